@@ -1,0 +1,70 @@
+// swift-tools-version:6.0
+// ltm-bench: evaluation and benchmarking harness for Latent Thought Models and their baselines.
+// Module map (each line: target — purpose):
+//   CBLAS          — OpenBLAS through pkg-config `openblas` (system library).
+//   LTMTensor      — dense fp32 tensors, sgemm wrapper, elementwise/row kernels on unsafe buffers.
+//   LTMCheckpoint  — safetensors (single and sharded), torch.save zip + safe unpickler, key-mapping (WeightMap).
+//   LTMTokenizer   — GPT-2 byte-level BPE (vocab.json+merges.txt, encoder.json+vocab.bpe, .tiktoken).
+//   LTMModels      — the family-neutral scoring protocol, one file per model family, the model registry.
+//   LTMTasks       — task YAML specs, dataset readers, detokenizers, block protocols (ltm, mdlm).
+//   LTMMetrics     — perplexity aggregation (token-weighted, block-mean) and bound labelling.
+//   LTMReports     — results.json schema and the self-contained HTML report.
+//   LTMHarness     — orchestration (zero-shot runs, resume journal, benchmarks); never prints.
+//   ltm-bench      — thin command-line front end (swift-argument-parser).
+import PackageDescription
+
+let package = Package(
+  name: "ltm-bench",
+  products: [
+    .executable(name: "ltm-bench", targets: ["ltm-bench"]),
+    .library(name: "LTMHarness", targets: ["LTMHarness"]),
+  ],
+  dependencies: [
+    .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+    .package(url: "https://github.com/apple/swift-numerics", from: "1.1.1"),
+    .package(url: "https://github.com/apple/swift-crypto", from: "3.12.3"),
+    .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
+    .package(url: "https://github.com/weichsel/ZIPFoundation", from: "0.9.20"),
+    .package(url: "https://github.com/hummingbird-project/swift-mustache", from: "2.1.1"),
+  ],
+  targets: [
+    .systemLibrary(name: "CBLAS", pkgConfig: "openblas", providers: [.apt(["libopenblas-dev"])]),
+    .target(
+      name: "LTMTensor",
+      dependencies: ["CBLAS", .product(name: "Numerics", package: "swift-numerics")]),
+    .target(
+      name: "LTMCheckpoint",
+      dependencies: [.product(name: "ZIPFoundation", package: "ZIPFoundation")]),
+    .target(name: "LTMTokenizer"),
+    .target(
+      name: "LTMModels",
+      dependencies: ["LTMTensor", "LTMCheckpoint", "LTMTokenizer"]),
+    .target(name: "LTMTasks", dependencies: ["Yams"]),
+    .target(name: "LTMMetrics"),
+    .target(
+      name: "LTMReports",
+      dependencies: ["LTMMetrics", .product(name: "Mustache", package: "swift-mustache")],
+      resources: [.copy("Templates")]),
+    .target(
+      name: "LTMHarness",
+      dependencies: [
+        "LTMTensor", "LTMCheckpoint", "LTMTokenizer", "LTMModels", "LTMTasks", "LTMMetrics", "LTMReports",
+        .product(name: "Crypto", package: "swift-crypto"),
+      ]),
+    .executableTarget(
+      name: "ltm-bench",
+      dependencies: ["LTMHarness", .product(name: "ArgumentParser", package: "swift-argument-parser")]),
+
+    // Test support: locating ../shared, tolerance helpers. Not shipped in the product.
+    .target(name: "LTMTestSupport"),
+    .testTarget(name: "LTMTensorTests", dependencies: ["LTMTensor", "LTMTestSupport"]),
+    .testTarget(name: "LTMCheckpointTests", dependencies: ["LTMCheckpoint", "LTMTestSupport"]),
+    .testTarget(name: "LTMTokenizerTests", dependencies: ["LTMTokenizer", "LTMTestSupport"]),
+    .testTarget(name: "LTMModelsTests", dependencies: ["LTMModels", "LTMTestSupport"]),
+    .testTarget(name: "LTMTasksTests", dependencies: ["LTMTasks", "LTMTestSupport"]),
+    .testTarget(name: "LTMMetricsTests", dependencies: ["LTMMetrics", "LTMTestSupport"]),
+    .testTarget(name: "LTMReportsTests", dependencies: ["LTMReports", "LTMTestSupport"]),
+    .testTarget(name: "LTMHarnessTests", dependencies: ["LTMHarness", "LTMTestSupport"]),
+  ],
+  swiftLanguageModes: [.v5]
+)

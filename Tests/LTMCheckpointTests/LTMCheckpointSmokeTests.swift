@@ -1,0 +1,6 @@
+import XCTest
+@testable import LTMCheckpoint
+
+final class LTMCheckpointSmokeTests: XCTestCase {
+  func testModuleLinks() {}
+}

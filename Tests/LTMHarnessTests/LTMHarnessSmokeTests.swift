@@ -1,0 +1,6 @@
+import XCTest
+@testable import LTMHarness
+
+final class LTMHarnessSmokeTests: XCTestCase {
+  func testModuleLinks() {}
+}

@@ -1,0 +1,6 @@
+import XCTest
+@testable import LTMModels
+
+final class LTMModelsSmokeTests: XCTestCase {
+  func testModuleLinks() {}
+}

@@ -1,0 +1,6 @@
+import XCTest
+@testable import LTMReports
+
+final class LTMReportsSmokeTests: XCTestCase {
+  func testModuleLinks() {}
+}

@@ -1,0 +1,6 @@
+import XCTest
+@testable import LTMTasks
+
+final class LTMTasksSmokeTests: XCTestCase {
+  func testModuleLinks() {}
+}

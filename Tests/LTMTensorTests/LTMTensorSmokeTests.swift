@@ -1,0 +1,6 @@
+import XCTest
+@testable import LTMTensor
+
+final class LTMTensorSmokeTests: XCTestCase {
+  func testModuleLinks() {}
+}

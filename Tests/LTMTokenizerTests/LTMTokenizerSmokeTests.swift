@@ -1,0 +1,6 @@
+import XCTest
+@testable import LTMTokenizer
+
+final class LTMTokenizerSmokeTests: XCTestCase {
+  func testModuleLinks() {}
+}
