@@ -43,8 +43,7 @@ let package = Package(
     .target(name: "LTMMetrics"),
     .target(
       name: "LTMReports",
-      dependencies: ["LTMMetrics", .product(name: "Mustache", package: "swift-mustache")],
-      resources: [.copy("Templates")]),
+      dependencies: ["LTMMetrics", .product(name: "Mustache", package: "swift-mustache")]),
     .target(
       name: "LTMHarness",
       dependencies: [

@@ -1,7 +1,12 @@
 import ArgumentParser
-import LTMHarness
 
+/// The `ltm-bench` command: argument parsing and printing only; all work happens in the LTMHarness library.
 struct LTMBench: ParsableCommand {
-  static let configuration = CommandConfiguration(commandName: "ltm-bench", abstract: "Evaluate LTM, GPT-2 and diffusion LM checkpoints.")
+  static let configuration = CommandConfiguration(
+    commandName: "ltm-bench",
+    abstract: "Score LTM, GPT-2 and discrete-diffusion checkpoints under named, reproducible protocols.",
+    version: LTMBenchVersionString.value,
+    subcommands: [ZeroShot.self, Bench.self])
 }
+
 LTMBench.main()

@@ -1,0 +1,108 @@
+import Foundation
+import LTMModels
+import LTMTensor
+import LTMTokenizer
+
+/// `ltm-bench bench`: throughput of the pieces that dominate a zero-shot run, each against the machine's own
+/// sgemm rate so a number means the same on any CPU.
+public struct BenchmarkReport: Codable, Sendable {
+  public struct GEMM: Codable, Sendable {
+    public var m: Int, n: Int, k: Int
+    public var seconds: Double
+    public var gflops: Double
+  }
+  public struct Scoring: Codable, Sendable {
+    public var model: String
+    public var blockLength: Int
+    public var blocksPerCall: Int
+    public var secondsPerBlock: Double
+    public var tokensPerSecond: Double
+    public var gflops: Double
+    /// Scoring GFLOP/s ÷ plain sgemm GFLOP/s: how close the whole forward pass gets to the BLAS bound.
+    public var fractionOfSGEMM: Double
+  }
+  public struct Tokenizing: Codable, Sendable {
+    public var file: String
+    public var megabytes: Double
+    public var tokens: Int
+    public var coldMBPerSecond: Double
+    public var warmMBPerSecond: Double
+  }
+  public var threads: Int
+  public var sgemm: GEMM
+  public var scoring: Scoring
+  public var tokenizer: Tokenizing?
+}
+
+public enum Benchmarks {
+  /// Best-of-`repeats` square sgemm rate in GFLOP/s (2·n³ flops per call).
+  public static func sgemm(size n: Int = 2048, repeats: Int = 3) -> BenchmarkReport.GEMM {
+    var rng = SplitMix64(seed: 1)
+    let a = (0..<(n * n)).map { _ in rng.nextFloat() - 0.5 }
+    let b = (0..<(n * n)).map { _ in rng.nextFloat() - 0.5 }
+    var c = [Float](repeating: 0, count: n * n)
+    var best = Double.infinity
+    for _ in 0..<max(1, repeats) {
+      let t0 = DispatchTime.now().uptimeNanoseconds
+      a.withUnsafeBufferPointer { pa in
+        b.withUnsafeBufferPointer { pb in
+          c.withUnsafeMutableBufferPointer { pc in
+            BLAS.gemm(m: n, n: n, k: n, a: pa.baseAddress!, lda: n, b: pb.baseAddress!, ldb: n, c: pc.baseAddress!, ldc: n)
+          }
+        }
+      }
+      best = min(best, Double(DispatchTime.now().uptimeNanoseconds - t0) / 1e9)
+    }
+    return .init(m: n, n: n, k: n, seconds: best, gflops: 2 * pow(Double(n), 3) / best / 1e9)
+  }
+
+  /// Scores random-token blocks with a GPT-2-small-shaped model (random weights: the arithmetic is what is timed).
+  public static func gpt2SmallScoring(blockLength: Int = 1024, blocksPerCall: Int = 1, repeats: Int = 2, sgemmGFLOPS: Double)
+    throws -> BenchmarkReport.Scoring
+  {
+    let model = GPT2Model.randomGPT2Small(seed: 7)
+    var rng = SplitMix64(seed: 3)
+    let blocks = (0..<blocksPerCall).map { _ in (0..<blockLength).map { _ in Int32(rng.next() % 50257) } }
+    _ = try model.score(blocks: blocks)  // warm-up: buffers allocated, pages touched
+    var best = Double.infinity
+    for _ in 0..<max(1, repeats) {
+      let t0 = DispatchTime.now().uptimeNanoseconds
+      _ = try model.score(blocks: blocks)
+      best = min(best, Double(DispatchTime.now().uptimeNanoseconds - t0) / 1e9)
+    }
+    let perBlock = best / Double(blocksPerCall)
+    let gflops = model.flops(blockLength: blockLength) / perBlock / 1e9
+    return .init(
+      model: "gpt2-small shape (768×12, 12 heads, vocab 50257), random weights", blockLength: blockLength,
+      blocksPerCall: blocksPerCall, secondsPerBlock: perBlock, tokensPerSecond: Double(blockLength - 1) / perBlock,
+      gflops: gflops, fractionOfSGEMM: gflops / sgemmGFLOPS)
+  }
+
+  /// Encodes a whole file twice: cold (empty BPE cache) and warm (cache filled by the first pass).
+  public static func tokenizer(file: URL, tokenizerDirectory: URL) throws -> BenchmarkReport.Tokenizing {
+    let text = try String(contentsOf: file, encoding: .utf8)
+    let tokenizer = try GPT2Tokenizer.load(directory: tokenizerDirectory)
+    let mb = Double(text.utf8.count) / 1e6
+    var t0 = DispatchTime.now().uptimeNanoseconds
+    let ids = tokenizer.encode(text)
+    let cold = Double(DispatchTime.now().uptimeNanoseconds - t0) / 1e9
+    t0 = DispatchTime.now().uptimeNanoseconds
+    _ = tokenizer.encode(text)
+    let warm = Double(DispatchTime.now().uptimeNanoseconds - t0) / 1e9
+    return .init(file: file.path, megabytes: mb, tokens: ids.count, coldMBPerSecond: mb / cold, warmMBPerSecond: mb / warm)
+  }
+}
+
+/// Deterministic random numbers for benchmarks (not for anything statistical).
+struct SplitMix64: RandomNumberGenerator {
+  var state: UInt64
+  init(seed: UInt64) { state = seed }
+  mutating func next() -> UInt64 {
+    state &+= 0x9E37_79B9_7F4A_7C15
+    var z = state
+    z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+    z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+    return z ^ (z >> 31)
+  }
+  mutating func nextFloat() -> Float { Float(next() >> 40) / Float(1 << 24) }
+}

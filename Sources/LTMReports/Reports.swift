@@ -1,1 +1,0 @@
-// Placeholder: results.json schema and the HTML report are implemented here (see issue 2).

@@ -1,0 +1,67 @@
+import ArgumentParser
+import Foundation
+import LTMHarness
+
+/// `ltm-bench bench`: sgemm rate, GPT-2-small scoring throughput and tokenizer speed on this machine.
+struct Bench: ParsableCommand {
+  static let configuration = CommandConfiguration(
+    abstract: "Measure sgemm GFLOP/s, GPT-2-small scoring tokens/s (and its GFLOP/s against sgemm), tokenizer MB/s.")
+
+  @Option(help: "Threads for OpenBLAS.")
+  var threads: Int = 1
+
+  @Option(help: "Tokens per scored block.")
+  var blockLength: Int = 1024
+
+  @Option(help: "Blocks per forward pass.")
+  var batchBlocks: Int = 1
+
+  @Option(help: "Timed repetitions (the best is reported).")
+  var repeats: Int = 2
+
+  @Option(help: "Text file for the tokenizer benchmark (e.g. DATA/wikitext/wiki.test.raw); omitted: skipped.")
+  var tokenizerText: String?
+
+  @Option(help: "Tokenizer directory for the tokenizer benchmark.")
+  var tokenizer: String?
+
+  @Flag(help: "Print the report as JSON.")
+  var json = false
+
+  func validate() throws {
+    guard threads >= 1 else { throw ValidationError("--threads must be at least 1") }
+    guard (2...1024).contains(blockLength) else { throw ValidationError("--block-length must be in 2...1024") }
+    guard batchBlocks >= 1, repeats >= 1 else { throw ValidationError("--batch-blocks and --repeats must be at least 1") }
+    if (tokenizerText == nil) != (tokenizer == nil) {
+      throw ValidationError("--tokenizer-text and --tokenizer go together")
+    }
+  }
+
+  func run() throws {
+    let report = try CLIErrors.oneLine { () -> BenchmarkReport in
+      BLASThreads.set(threads)
+      let gemm = Benchmarks.sgemm()
+      let scoring = try Benchmarks.gpt2SmallScoring(
+        blockLength: blockLength, blocksPerCall: batchBlocks, repeats: repeats, sgemmGFLOPS: gemm.gflops)
+      var tok: BenchmarkReport.Tokenizing?
+      if let text = tokenizerText, let dir = tokenizer {
+        tok = try Benchmarks.tokenizer(file: URL(fileURLWithPath: text), tokenizerDirectory: URL(fileURLWithPath: dir))
+      }
+      return BenchmarkReport(threads: threads, sgemm: gemm, scoring: scoring, tokenizer: tok)
+    }
+    if json {
+      let enc = JSONEncoder()
+      enc.outputFormatting = [.prettyPrinted, .sortedKeys]
+      print(String(decoding: try enc.encode(report), as: UTF8.self))
+      return
+    }
+    let s = report.scoring
+    print("threads                 \(report.threads)")
+    print(String(format: "sgemm %d³               %.1f GFLOP/s", report.sgemm.m, report.sgemm.gflops))
+    print(String(format: "gpt2-small scoring      %.1f tokens/s  (%.3f s per %d-token block, %d per call)", s.tokensPerSecond, s.secondsPerBlock, s.blockLength, s.blocksPerCall))
+    print(String(format: "                        %.1f GFLOP/s = %.0f%% of sgemm", s.gflops, 100 * s.fractionOfSGEMM))
+    if let t = report.tokenizer {
+      print(String(format: "tokenizer               %.2f MB/s cold, %.2f MB/s warm  (%.2f MB, %d tokens)", t.coldMBPerSecond, t.warmMBPerSecond, t.megabytes, t.tokens))
+    }
+  }
+}

@@ -1,0 +1,99 @@
+import ArgumentParser
+import Foundation
+import LTMHarness
+
+enum LTMBenchVersionString {
+  static let value = LTMBenchVersion.current
+}
+
+enum BLASThreads {
+  static func set(_ n: Int) { HarnessSettings.setThreads(n) }
+}
+
+/// Every failure ends as one line on stderr and exit code 1 (ArgumentParser's own usage errors exit 64).
+enum CLIErrors {
+  static func oneLine<T>(_ body: () throws -> T) throws -> T {
+    do {
+      return try body()
+    } catch let error as ExitCode {
+      throw error
+    } catch {
+      let message = String(describing: error).split(separator: "\n").joined(separator: " ")
+      FileHandle.standardError.write(Data("error: \(message)\n".utf8))
+      throw ExitCode.failure
+    }
+  }
+}
+
+/// Finds the repository's `tasks/` folder: beside the current directory, or above the executable
+/// (`<repo>/.build/<config>/ltm-bench`).
+enum DefaultPaths {
+  static func tasksDirectory() throws -> URL {
+    let fm = FileManager.default
+    var candidates = [URL(fileURLWithPath: fm.currentDirectoryPath)]
+    var dir = URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath().deletingLastPathComponent()
+    for _ in 0..<6 {
+      candidates.append(dir)
+      dir = dir.deletingLastPathComponent()
+    }
+    for c in candidates {
+      let tasks = c.appendingPathComponent("tasks")
+      if fm.fileExists(atPath: tasks.appendingPathComponent("ptb.yaml").path) { return tasks }
+    }
+    FileHandle.standardError.write(Data("error: cannot find the tasks/ folder (looked in the current directory and above the executable); pass --tasks-dir DIR\n".utf8))
+    throw ExitCode.failure
+  }
+}
+
+/// Progress on stderr: a single rewritten line on a terminal, plain lines otherwise (CI logs, pipes).
+final class StderrProgress: ProgressReporter {
+  private let live: Bool
+  private var lastLineLength = 0
+  private var lastPlain = Date.distantPast
+
+  init() {
+    let term = ProcessInfo.processInfo.environment["TERM"] ?? ""
+    live = isatty(STDERR_FILENO) == 1 && term != "dumb"
+  }
+
+  func report(_ event: ProgressEvent) {
+    switch event {
+    case .stage(let text):
+      line(text, transient: true)
+    case .taskPrepared(let task, let split, let examples, let tokens, let scored, let available):
+      line("\(task)/\(split): \(examples) examples, \(tokens) tokens, \(available) blocks (\(scored) to score)", transient: false)
+    case .resumed(let model, let task, let blocks):
+      line("\(model) on \(task): \(blocks) blocks taken from the journal", transient: false)
+    case .scoring(let model, let task, let done, let total, let tps):
+      let width = 24
+      let filled = total == 0 ? width : done * width / total
+      let bar = String(repeating: "#", count: filled) + String(repeating: ".", count: width - filled)
+      let text = String(format: "%@ on %@ [%@] %d/%d blocks, %.0f tokens/s", model, task, bar, done, total, tps)
+      if live {
+        line(text, transient: true)
+      } else if done == total || Date().timeIntervalSince(lastPlain) > 10 {
+        lastPlain = Date()
+        line(text, transient: false)
+      }
+    case .finished(let model, let task, let summary):
+      line("\(model) on \(task): \(summary)", transient: false)
+    }
+  }
+
+  func finish() {
+    if live && lastLineLength > 0 { write("\r" + String(repeating: " ", count: lastLineLength) + "\r") }
+    lastLineLength = 0
+  }
+
+  private func line(_ text: String, transient: Bool) {
+    if live {
+      let pad = max(0, lastLineLength - text.count)
+      write("\r" + text + String(repeating: " ", count: pad) + (transient ? "" : "\n"))
+      lastLineLength = transient ? text.count : 0
+    } else {
+      write(text + "\n")
+    }
+  }
+
+  private func write(_ s: String) { FileHandle.standardError.write(Data(s.utf8)) }
+}

@@ -1,0 +1,74 @@
+import ArgumentParser
+import Foundation
+import LTMHarness
+import LTMReports
+
+/// `ltm-bench zero-shot`: perplexity of each model on each task under one block protocol.
+struct ZeroShot: ParsableCommand {
+  static let configuration = CommandConfiguration(
+    commandName: "zero-shot",
+    abstract: "Zero-shot perplexity (exact for GPT-2, an upper bound for LTM and diffusion models).",
+    discussion: """
+      Protocols: `ltm` (LTM paper: EOS after every example, no BOS, 1024-token blocks, headline = mean of
+      per-block PPL) and `mdlm` (MDLM paper: blocks [EOS]+1022+[EOS], headline = token-weighted PPL). Both
+      aggregations are always reported. Results go to OUTPUT-DIR/results.json and OUTPUT-DIR/report.html;
+      scored blocks are journaled in OUTPUT-DIR/journal.jsonl so an interrupted run resumes where it stopped.
+      """)
+
+  @Option(name: .customLong("model"), help: "A checkpoint directory or file (repeat for several models).")
+  var models: [String] = []
+
+  @Option(help: "Comma-separated task names (ptb, wikitext2, wikitext103, lm1b) or paths to task YAML files.")
+  var tasks: String
+
+  @Option(help: "Root of the evaluation data, laid out as the original distributions (ptb/, wikitext/, lm1b/).")
+  var dataDir: String
+
+  @Option(help: "Split to score (validation or test); default: each task's reference split.")
+  var split: String?
+
+  @Option(name: .customLong("protocol"), help: "Block protocol: ltm or mdlm.")
+  var protocolName: String = "ltm"
+
+  @Option(help: "Score only the first N blocks of each task (the result is marked partial).")
+  var limitBlocks: Int?
+
+  @Option(help: "Threads for OpenBLAS and tokenization.")
+  var threads: Int = 1
+
+  @Option(help: "Blocks per forward pass.")
+  var batchBlocks: Int = 1
+
+  @Option(help: "Where results.json, report.html and the resume journal go.")
+  var outputDir: String = "reports/zero-shot"
+
+  @Option(help: "Tokenizer directory (vocab.json+merges.txt, encoder.json+vocab.bpe or *.tiktoken); default: the model's directory.")
+  var tokenizer: String?
+
+  @Option(help: "Directory of task YAML files; default: the repository's tasks/ folder.")
+  var tasksDir: String?
+
+  @Option(help: "Seed for stochastic scorers (recorded in the report).")
+  var seed: UInt64 = 0
+
+  @Flag(help: "Ignore blocks journaled by an earlier run in the same output directory and score everything again.")
+  var noResume = false
+
+  func run() throws {
+    let taskNames = tasks.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
+    let tasksDirectory = try tasksDir.map { URL(fileURLWithPath: $0) } ?? DefaultPaths.tasksDirectory()
+    let config = ZeroShotConfiguration(
+      modelPaths: models.map { URL(fileURLWithPath: $0) }, taskNames: taskNames,
+      dataDirectory: URL(fileURLWithPath: dataDir), split: split, protocolName: protocolName,
+      limitBlocks: limitBlocks, threads: threads, batchBlocks: batchBlocks,
+      outputDirectory: URL(fileURLWithPath: outputDir), tokenizerDirectory: tokenizer.map { URL(fileURLWithPath: $0) },
+      tasksDirectory: tasksDirectory, seed: seed, resume: !noResume)
+    let reporter = StderrProgress()
+    let outputs = try CLIErrors.oneLine { try ZeroShotRunner(configuration: config, progress: reporter).run() }
+    reporter.finish()
+    print(TextTable.render(outputs.document))
+    print("")
+    print("wrote \(outputs.resultsJSON.path)")
+    print("wrote \(outputs.reportHTML.path)")
+  }
+}

@@ -1,6 +1,0 @@
-import XCTest
-@testable import LTMHarness
-
-final class LTMHarnessSmokeTests: XCTestCase {
-  func testModuleLinks() {}
-}

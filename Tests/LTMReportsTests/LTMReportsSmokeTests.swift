@@ -1,6 +1,0 @@
-import XCTest
-@testable import LTMReports
-
-final class LTMReportsSmokeTests: XCTestCase {
-  func testModuleLinks() {}
-}
