@@ -1,0 +1,100 @@
+import Foundation
+import LTMTestSupport
+import XCTest
+@testable import LTMHarness
+
+/// The whole pipeline — reader, detokenizer, BPE, block protocol, GPT-2 forward, aggregation — against the
+/// transformers golden of `fixtures/gpt2-tiny/expected.json` (first 4 PTB-validation blocks, both protocols).
+final class ZeroShotEndToEndTests: XCTestCase {
+  private func outputDirectory() -> URL {
+    let dir = FileManager.default.temporaryDirectory.appendingPathComponent("ltm-e2e-\(UUID().uuidString)")
+    addTeardownBlock { try? FileManager.default.removeItem(at: dir) }
+    return dir
+  }
+
+  private func configuration(protocolName: String, limit: Int?, output: URL, tasks: [String] = ["ptb"], split: String? = "validation") throws -> ZeroShotConfiguration {
+    ZeroShotConfiguration(
+      modelPaths: [try SharedData.file("fixtures/gpt2-tiny")], taskNames: tasks, dataDirectory: try SharedData.file("data"),
+      split: split, protocolName: protocolName, limitBlocks: limit, threads: 1, batchBlocks: 2,
+      outputDirectory: output, tasksDirectory: SharedData.packageRoot.appendingPathComponent("tasks"))
+  }
+
+  func testPTBValidationMatchesTransformersGoldenUnderBothProtocols() throws {
+    let expected = try SharedData.json("fixtures/gpt2-tiny/expected.json")
+    let golden = try XCTUnwrap(expected["zero_shot_first_blocks"] as? [String: [String: Any]])
+    for proto in ["ltm", "mdlm"] {
+      let g = try XCTUnwrap(golden[proto])
+      let sums = try XCTUnwrap(g["nll_sum_per_block"] as? [Double])
+      let out = try ZeroShotRunner(configuration: configuration(protocolName: proto, limit: 4, output: outputDirectory())).run()
+      let r = try XCTUnwrap(out.document.results.first)
+      XCTAssertEqual(r.blocks, 4)
+      XCTAssertEqual(r.scoredTokens, try XCTUnwrap(g["scored_tokens"] as? Int))
+      XCTAssertTrue(isClose(r.nllSum, sums.reduce(0, +), rtol: 1e-4), "\(proto): nll \(r.nllSum) vs \(sums.reduce(0, +))")
+      XCTAssertTrue(isClose(r.pplTokenWeighted, try XCTUnwrap(g["ppl_token_weighted"] as? Double), rtol: 1e-3), proto)
+      XCTAssertTrue(isClose(r.pplBlockMean, try XCTUnwrap(g["ppl_block_mean"] as? Double), rtol: 1e-3), proto)
+      XCTAssertEqual(r.bound, "exact")
+      XCTAssertEqual(r.protocolName, proto)
+      XCTAssertEqual(r.headline, proto == "ltm" ? "block_mean" : "token_weighted")
+      XCTAssertFalse(r.complete, "4 of 77 blocks is a partial split")
+      XCTAssertEqual(out.document.tasks.first?.blocksAvailable, 77, "PTB validation makes 77 blocks (summary.json)")
+      XCTAssertTrue(FileManager.default.fileExists(atPath: out.reportHTML.path))
+    }
+  }
+
+  /// An interrupted run resumes from the journal and gives bit-identical numbers.
+  func testResumeReusesJournaledBlocks() throws {
+    let output = outputDirectory()
+    let first = try ZeroShotRunner(configuration: configuration(protocolName: "ltm", limit: 2, output: output)).run()
+    XCTAssertEqual(first.document.run.resumedBlocks, 0)
+    let second = try ZeroShotRunner(configuration: configuration(protocolName: "ltm", limit: 3, output: output)).run()
+    XCTAssertEqual(second.document.run.resumedBlocks, 2)
+    var fresh = try configuration(protocolName: "ltm", limit: 3, output: outputDirectory())
+    fresh.resume = false
+    let third = try ZeroShotRunner(configuration: fresh).run()
+    XCTAssertEqual(second.document.results[0].nllSum, third.document.results[0].nllSum)
+    XCTAssertEqual(second.document.results[0].ppl, third.document.results[0].ppl)
+  }
+
+  func testBadInputsFailWithOneLineMessages() throws {
+    func message(_ body: () throws -> Void) -> String {
+      do { try body(); return "" } catch { return String(describing: error) }
+    }
+    let out = outputDirectory()
+    let unknownTask = message { _ = try ZeroShotRunner(configuration: self.configuration(protocolName: "ltm", limit: 1, output: out, tasks: ["nope"])).run() }
+    XCTAssertTrue(unknownTask.contains("nope"), unknownTask)
+    let badProtocol = message { _ = try ZeroShotRunner(configuration: self.configuration(protocolName: "gpt3", limit: 1, output: out)).run() }
+    XCTAssertTrue(badProtocol.contains("gpt3"), badProtocol)
+    // The shared data has no wiki.valid.raw: the error names the missing file.
+    let missingSplit = message { _ = try ZeroShotRunner(configuration: self.configuration(protocolName: "ltm", limit: 1, output: out, tasks: ["wikitext2"], split: "validation")).run() }
+    XCTAssertTrue(missingSplit.contains("wiki.valid.raw"), missingSplit)
+    let badSplit = message { _ = try ZeroShotRunner(configuration: self.configuration(protocolName: "ltm", limit: 1, output: out, split: "train")).run() }
+    XCTAssertTrue(badSplit.contains("train"), badSplit)
+    var zeroLimit = try configuration(protocolName: "ltm", limit: 0, output: out)
+    zeroLimit.limitBlocks = 0
+    XCTAssertTrue(message { _ = try ZeroShotRunner(configuration: zeroLimit).run() }.contains("--limit-blocks"))
+    for m in [unknownTask, badProtocol, missingSplit, badSplit] { XCTAssertFalse(m.contains("\n"), "multi-line error: \(m)") }
+  }
+
+  /// A dataset too small for one block is an error naming the token count, never a perplexity over nothing.
+  func testZeroBlocksIsAnError() throws {
+    let dir = outputDirectory()
+    try FileManager.default.createDirectory(at: dir.appendingPathComponent("data"), withIntermediateDirectories: true)
+    try "a few words\nand a few more\n".write(to: dir.appendingPathComponent("data/tiny.txt"), atomically: true, encoding: .utf8)
+    let yaml = """
+      name: tiny
+      description: three words
+      reader: plain_text
+      detokenizer: none
+      default_split: test
+      splits:
+        test: [tiny.txt]
+      """
+    let taskFile = dir.appendingPathComponent("tiny.yaml")
+    try yaml.write(to: taskFile, atomically: true, encoding: .utf8)
+    var config = try configuration(protocolName: "ltm", limit: nil, output: dir.appendingPathComponent("out"), tasks: [taskFile.path], split: nil)
+    config.dataDirectory = dir.appendingPathComponent("data")
+    XCTAssertThrowsError(try ZeroShotRunner(configuration: config).run()) { error in
+      XCTAssertTrue(String(describing: error).contains("0 blocks"), "\(error)")
+    }
+  }
+}
