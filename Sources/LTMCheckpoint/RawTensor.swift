@@ -46,3 +46,11 @@ public struct TensorArchive: Sendable {
     self.files = files
   }
 }
+
+extension RawTensor {
+  /// The elements as fp32 (F16/BF16/F64 converted). (Stub: F32 only.)
+  public func floats() throws -> [Float] {
+    guard dtype == .f32 else { throw CheckpointError.unsupportedDType(path: "?", tensor: "?", dtype: dtype.rawValue) }
+    return bytes.withUnsafeBytes { raw in Array(raw.bindMemory(to: Float.self)) }
+  }
+}

@@ -32,6 +32,13 @@ public struct BenchmarkReport: Codable, Sendable {
   public var sgemm: GEMM
   public var scoring: Scoring
   public var tokenizer: Tokenizing?
+
+  public init(threads: Int, sgemm: GEMM, scoring: Scoring, tokenizer: Tokenizing?) {
+    self.threads = threads
+    self.sgemm = sgemm
+    self.scoring = scoring
+    self.tokenizer = tokenizer
+  }
 }
 
 public enum Benchmarks {

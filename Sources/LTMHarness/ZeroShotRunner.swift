@@ -75,7 +75,7 @@ public final class ZeroShotRunner {
     let taskPlans = try config.taskNames.map { name -> (TaskSpec, String, [URL]) in
       let spec = try catalog.task(named: name)
       let split = config.split ?? spec.defaultSplit
-      let files = try resolveFiles(task: spec, split: split, dataDirectory: config.dataDirectory)
+      let files = try spec.files(split: split, dataDirectory: config.dataDirectory)
       return (spec, split, files)
     }
     try FileManager.default.createDirectory(at: config.outputDirectory, withIntermediateDirectories: true)
@@ -103,7 +103,7 @@ public final class ZeroShotRunner {
           model: id, blockLength: blockProtocol.blockLength, contextLength: model.model.descriptor.contextLength)
       }
       let d = model.model.descriptor
-      let key = Digests.sha256(string: ([d.family, config.protocolName, String(config.seed)] + digests.map(\.sha256)).joined(separator: "|"))
+      let key = Digests.sha256(string: ([d.family, config.protocolName, String(config.seed)] + digests.map { $0.sha256 }).joined(separator: "|"))
       loaded.append(PreparedModel(
         loaded: model, tokenizer: tokenizer, tokenizerKey: tokenizerDir.standardizedFileURL.path, journalKey: key,
         info: ModelInfo(id: id, path: path.path, family: d.family, parameters: d.parameterCount, bound: d.bound.rawValue, checkpointFiles: digests)))
@@ -181,10 +181,10 @@ public final class ZeroShotRunner {
     spec: TaskSpec, split: String, files: [URL], tokenizer: GPT2Tokenizer, protocol blockProtocol: BlockProtocol
   ) throws -> PreparedTask {
     progress.report(.stage("reading \(spec.name)/\(split)"))
-    let examples = try loadExamples(task: spec, split: split, dataDirectory: configuration.dataDirectory).examples
+    let examples = try spec.examples(split: split, dataDirectory: configuration.dataDirectory)
     progress.report(.stage("tokenizing \(examples.count) examples of \(spec.name)/\(split)"))
     let ids = Tokenization.encodeAll(examples, with: tokenizer, threads: configuration.threads)
-    let all = try blockProtocol.makeBlocks(examples: ids, limit: nil, source: "\(spec.name)/\(split)")
+    let all = try blockProtocol.makeBlocks(examples: ids, limit: nil as Int?, source: "\(spec.name)/\(split)")
     let blocks = try configuration.limitBlocks.map { try blockProtocol.makeBlocks(examples: ids, limit: $0, source: "\(spec.name)/\(split)") } ?? all
     let digests = try files.map { try Digests.fileDigest($0, relativeTo: configuration.dataDirectory) }
     let info = TaskInfo(
