@@ -99,17 +99,3 @@ public enum Benchmarks {
     return .init(file: file.path, megabytes: mb, tokens: ids.count, coldMBPerSecond: mb / cold, warmMBPerSecond: mb / warm)
   }
 }
-
-/// Deterministic random numbers for benchmarks (not for anything statistical).
-struct SplitMix64: RandomNumberGenerator {
-  var state: UInt64
-  init(seed: UInt64) { state = seed }
-  mutating func next() -> UInt64 {
-    state &+= 0x9E37_79B9_7F4A_7C15
-    var z = state
-    z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-    z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-    return z ^ (z >> 31)
-  }
-  mutating func nextFloat() -> Float { Float(next() >> 40) / Float(1 << 24) }
-}

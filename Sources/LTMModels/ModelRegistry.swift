@@ -4,13 +4,81 @@ import LTMCheckpoint
 /// A model ready to score, with the files it came from (for provenance) and where its tokenizer lives.
 public struct LoadedModel {
   public var model: BlockScoringModel
+  /// The model's configuration as recorded in the report (the decoded config, re-encoded).
+  public var family: String
   public var checkpointFiles: [URL]
   public var tokenizerDirectory: URL
 }
 
-/// Maps a checkpoint directory or file to its family, config and loader. (Stub.)
+/// Maps a checkpoint (a directory or a file) to its family, its Codable config and its loader.
+///
+/// Detection is explicit, never by trial: a Hugging Face directory names its family in `config.json`'s
+/// `model_type`; an unknown or missing family is an error that says what was found.
 public enum ModelRegistry {
+  /// One model family: how to read its config and weights from a checkpoint directory.
+  public struct Family {
+    public var name: String
+    public var load: (_ directory: URL, _ configData: Data) throws -> (BlockScoringModel, [URL])
+  }
+
+  /// `model_type` → family. New families (LTM, MDLM, SEDD) register here.
+  public static let families: [String: Family] = [
+    "gpt2": Family(name: "gpt2") { directory, configData in
+      let config = try decodeConfig(GPT2Config.self, from: configData, path: directory.appendingPathComponent("config.json").path)
+      let (archive, files) = try WeightFiles.load(directory: directory)
+      return (try GPT2Model(config: config, weights: archive, source: directory.path), files)
+    }
+  ]
+
   public static func load(path: URL) throws -> LoadedModel {
-    throw CheckpointError.unreadable(path: path.path, reason: "not implemented")
+    var isDirectory: ObjCBool = false
+    guard FileManager.default.fileExists(atPath: path.path, isDirectory: &isDirectory) else {
+      throw CheckpointError.unreadable(path: path.path, reason: "no such file or directory")
+    }
+    // A weights file inside a Hugging Face directory: load the directory (config.json lives beside it).
+    let directory = isDirectory.boolValue ? path : path.deletingLastPathComponent()
+    let configURL = directory.appendingPathComponent("config.json")
+    guard let configData = FileManager.default.contents(atPath: configURL.path) else {
+      throw ModelError.unknownFamily(path: path.path, reason: "no config.json in \(directory.path)")
+    }
+    struct ModelType: Decodable { var model_type: String? }
+    let type = try decodeConfig(ModelType.self, from: configData, path: configURL.path).model_type
+    guard let name = type, let family = families[name] else {
+      throw ModelError.unknownFamily(
+        path: path.path,
+        reason: "config.json model_type is \(type.map { "'\($0)'" } ?? "missing") (supported: \(families.keys.sorted().joined(separator: ", ")))")
+    }
+    let (model, files) = try family.load(directory, configData)
+    return LoadedModel(model: model, family: family.name, checkpointFiles: [configURL] + files, tokenizerDirectory: directory)
+  }
+
+  /// Decodes a JSON config, turning `DecodingError` into one line that names the file and the key.
+  static func decodeConfig<T: Decodable>(_ type: T.Type, from data: Data, path: String) throws -> T {
+    do {
+      return try JSONDecoder().decode(T.self, from: data)
+    } catch let DecodingError.keyNotFound(key, _) {
+      throw ModelError.unsupportedConfig(path: path, reason: "missing key \(key.stringValue)")
+    } catch let DecodingError.typeMismatch(_, context) {
+      throw ModelError.unsupportedConfig(path: path, reason: "wrong type at \(context.codingPath.map(\.stringValue).joined(separator: "."))")
+    } catch let DecodingError.valueNotFound(_, context) {
+      throw ModelError.unsupportedConfig(path: path, reason: "null at \(context.codingPath.map(\.stringValue).joined(separator: "."))")
+    } catch {
+      throw ModelError.unsupportedConfig(path: path, reason: "not valid JSON")
+    }
+  }
+}
+
+/// Finds the weights of a Hugging Face directory: `model.safetensors`, a sharded `model.safetensors.index.json`,
+/// or `pytorch_model.bin`, in that order of preference.
+enum WeightFiles {
+  static func load(directory: URL) throws -> (TensorArchive, [URL]) {
+    let fm = FileManager.default
+    let single = directory.appendingPathComponent("model.safetensors")
+    if fm.fileExists(atPath: single.path) {
+      let archive = try Safetensors.load(single)
+      return (archive, archive.files)
+    }
+    throw CheckpointError.unreadable(
+      path: directory.path, reason: "no model.safetensors, model.safetensors.index.json or pytorch_model.bin")
   }
 }

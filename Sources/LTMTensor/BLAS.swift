@@ -2,11 +2,14 @@ import CBLAS
 
 /// The one place the project calls into OpenBLAS. Every matmul in the project goes through `gemm`.
 public enum BLAS {
-  /// Threads OpenBLAS may use. Set once at start-up from `--threads`; results are reproducible for a
+  /// Threads OpenBLAS (and the `Parallel` row kernels) may use. Set once at start-up from `--threads`; results are reproducible for a
   /// fixed thread count (BLAS reductions may differ across counts in the last bits).
   public static var threads: Int {
     get { Int(openblas_get_num_threads()) }
-    set { openblas_set_num_threads(Int32(max(1, newValue))) }
+    set {
+      openblas_set_num_threads(Int32(max(1, newValue)))
+      Parallel.threads = max(1, newValue)
+    }
   }
 
   /// C[m×n] = alpha · op(A)[m×k] · op(B)[k×n] + beta · C, all row-major.

@@ -1,6 +1,0 @@
-import XCTest
-@testable import LTMModels
-
-final class LTMModelsSmokeTests: XCTestCase {
-  func testModuleLinks() {}
-}

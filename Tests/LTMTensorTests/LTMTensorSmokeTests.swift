@@ -1,6 +1,0 @@
-import XCTest
-@testable import LTMTensor
-
-final class LTMTensorSmokeTests: XCTestCase {
-  func testModuleLinks() {}
-}
