@@ -1,3 +1,4 @@
+import CBLAS
 import Foundation
 
 /// Vectorised transcendental functions for the hot loops (softmax, log-sum-exp, GELU). Foundation's scalar `exp`
@@ -7,39 +8,59 @@ public enum VectorMath {
   public typealias V = SIMD8<Float>
 
   /// e^x for each lane, relative error ≤ 2e-7 on [-87.3, 88.7] (Cephes `expf` polynomial after range reduction
-  /// x = n·ln2 + r, |r| ≤ ln2/2). Inputs below −87.3 give 0 (well inside fp32's flush range); NaN propagates.
+  /// x = n·ln2 + r, |r| ≤ ln2/2). Inputs are clamped to [−87.34, 88.38], so e^−∞ gives 1.2e−38 rather than 0
+  /// (harmless in a sum of exponentials with a max-shift) and NaN inputs give an arbitrary value: callers that can
+  /// see NaN check their results for finiteness (the perplexity accumulator does).
+  ///
+  /// Written with plain lane arithmetic, min/max and bit casts only: the stdlib's generic SIMD conversions and
+  /// masked selects scalarise and cost ~10 ns per element. n is rounded with the 1.5·2²³ "magic number" trick,
+  /// whose bit pattern then holds n in its low mantissa bits.
   @inlinable @inline(__always)
   public static func exp(_ x: V) -> V {
-    let hi = V(repeating: 88.37626), lo = V(repeating: -87.33654)
-    let isNaN = x .!= x
-    var xc = x.replacing(with: 0, where: isNaN).replacing(with: hi, where: x .> hi)
-    let under = xc .< lo
-    xc = xc.replacing(with: lo, where: under)
-    let n = (xc * 1.442695040888963).rounded(.toNearestOrEven)
+    let magic: Float = 12_582_912  // 1.5 · 2^23
+    let xc = min(max(x, -87.33654), 88.37626)
+    let shifted = xc * 1.442695040888963 + magic
+    let n = shifted - magic  // round-to-nearest(x / ln2)
     // r = x − n·ln2, with ln2 split in two for accuracy.
-    var r = xc - n * 0.693359375
-    r = r + n * 2.12194440e-4
+    let r = xc - n * 0.693359375 + n * 2.12194440e-4
     var p = V(repeating: 1.9875691500e-4)
     p = p * r + 1.3981999507e-3
     p = p * r + 8.3334519073e-3
     p = p * r + 4.1665795894e-2
     p = p * r + 1.6666665459e-1
     p = p * r + 5.0000001201e-1
-    let r2 = r * r
-    let y = p * r2 + r + 1
-    // Scale by 2^n by building the float's exponent bits directly.
-    let ni = SIMD8<Int32>(n, rounding: .toNearestOrEven)
-    let scale = unsafeBitCast((ni &+ 127) &<< 23, to: V.self)
-    var out = y * scale
-    out = out.replacing(with: 0, where: under)
-    out = out.replacing(with: x, where: isNaN)  // NaN in, NaN out
-    return out
+    let y = p * (r * r) + r + 1
+    // 2^n: the low bits of `shifted` hold n + 0x400000 (biased); move n + 127 into the exponent field.
+    let bits = unsafeBitCast(shifted, to: SIMD8<Int32>.self) &- 0x4B40_0000
+    let scale = unsafeBitCast((bits &+ 127) &<< 23, to: V.self)
+    return y * scale
+  }
+
+  /// Lane-wise min/max with a scalar: SSE minps/maxps on x86-64 (the stdlib's generic `pointwiseMin` and
+  /// `replacing(with:where:)` compile to out-of-line calls and cost more than the whole polynomial).
+  @inlinable @inline(__always)
+  static func min(_ a: V, _ b: Float) -> V {
+    #if arch(x86_64)
+    let bb = SIMD4<Float>(repeating: b)
+    return V(lowHalf: _mm_min_ps(a.lowHalf, bb), highHalf: _mm_min_ps(a.highHalf, bb))
+    #else
+    return pointwiseMin(a, V(repeating: b))
+    #endif
+  }
+  @inlinable @inline(__always)
+  static func max(_ a: V, _ b: Float) -> V {
+    #if arch(x86_64)
+    let bb = SIMD4<Float>(repeating: b)
+    return V(lowHalf: _mm_max_ps(a.lowHalf, bb), highHalf: _mm_max_ps(a.highHalf, bb))
+    #else
+    return pointwiseMax(a, V(repeating: b))
+    #endif
   }
 
   /// tanh for each lane via 1 − 2/(e^{2x}+1); absolute error ≤ 3e-7 (enough for GELU, where it is scaled by x/2).
   @inlinable @inline(__always)
   public static func tanh(_ x: V) -> V {
-    let xc = x.clamped(lowerBound: V(repeating: -20), upperBound: V(repeating: 20))
+    let xc = min(max(x, -20), 20)
     return 1 - 2 / (exp(2 * xc) + 1)
   }
 
