@@ -1,0 +1,196 @@
+import Foundation
+import Yams
+
+/// Strict reading of a task YAML file.
+///
+/// A decoder that ignores unknown keys would let a typo such as `detokeniser: wikitext` silently evaluate raw
+/// text, which changes the perplexity without any sign. So the YAML is read as a node tree and every key and
+/// value is checked, and each error names the file, the line and the key:
+///
+/// ```yaml
+/// version: 1                     # optional; only 1 exists
+/// name: lm1b                     # letters, digits, '.', '_', '-'
+/// description: One Billion Word  # optional
+/// reader: lm1b_lines             # ptb_lines | wikitext_raw | lm1b_lines | plain_text | jsonl
+/// detokenizer: lm1b              # none | ptb | wikitext | lm1b | lambada | scientific_papers
+/// default_split: test            # one of the splits
+/// splits:                        # split -> file names or glob patterns, relative to --data-dir
+///   test: ["lm1b/news.en.heldout-*"]
+/// expected_files:                # optional: split -> file count of the complete distribution
+///   test: 50
+/// field: text                    # jsonl only, required there: the text key
+/// ```
+enum TaskDefinition {
+  static let keys = [
+    "version", "name", "description", "reader", "detokenizer", "default_split", "splits", "expected_files", "field",
+  ]
+
+  static func parse(yaml: String, file: String) throws -> TaskSpec {
+    let context = Context(file: file)
+    let root: Node?
+    do {
+      root = try Yams.compose(yaml: yaml)
+    } catch {
+      throw context.fail("not valid YAML: \(yamlMessage(error))")
+    }
+    guard let root else { throw context.fail("the file is empty") }
+    guard case .mapping(let mapping) = root else {
+      throw context.fail("expected a mapping of keys (\(keys.joined(separator: ", ")))", at: root)
+    }
+
+    var values: [String: Node] = [:]
+    for (keyNode, value) in mapping {
+      guard case .scalar(let scalar) = keyNode else { throw context.fail("keys must be plain words", at: keyNode) }
+      let key = scalar.string
+      guard keys.contains(key) else {
+        throw context.fail("unknown key '\(key)' (allowed: \(keys.joined(separator: ", ")))", at: keyNode)
+      }
+      guard values[key] == nil else { throw context.fail("key '\(key)' appears twice", at: keyNode) }
+      values[key] = value
+    }
+
+    var version = TaskSpec.currentVersion
+    if let node = values["version"], !isNull(node) {
+      guard node.tag.rawValue == Tag.Name.int.rawValue, let v = node.int else {
+        throw context.fail("key 'version': expected an integer, got '\(describe(node))'", at: node)
+      }
+      guard v == TaskSpec.currentVersion else {
+        throw context.fail("key 'version': unsupported version \(v) (this build reads version \(TaskSpec.currentVersion))", at: node)
+      }
+      version = v
+    }
+
+    let name = try context.requiredString("name", in: values)
+    guard name.unicodeScalars.allSatisfy({ $0.properties.isAlphabetic || ("0"..."9").contains($0) || "._-".unicodeScalars.contains($0) })
+    else {
+      throw context.fail("key 'name': '\(name)' may only hold letters, digits, '.', '_' and '-'", at: values["name"])
+    }
+    let description = try context.optionalString("description", in: values)
+    let reader: ReaderKind = try context.requiredEnum("reader", in: values)
+    let detokenizer: Detokenizer = try context.requiredEnum("detokenizer", in: values)
+    let defaultSplit = try context.requiredString("default_split", in: values)
+
+    guard let splitsNode = values["splits"], !isNull(splitsNode) else {
+      throw context.fail("missing key 'splits' (split name -> list of files or glob patterns under --data-dir)")
+    }
+    guard case .mapping(let splitMapping) = splitsNode, !splitMapping.isEmpty else {
+      throw context.fail("key 'splits': expected a mapping of split names to lists of files, e.g. test: [data.txt]", at: splitsNode)
+    }
+    var splits: [String: [String]] = [:]
+    for (splitKey, list) in splitMapping {
+      guard case .scalar(let s) = splitKey, !s.string.isEmpty else {
+        throw context.fail("key 'splits': split names must be plain words", at: splitKey)
+      }
+      let split = s.string
+      guard splits[split] == nil else { throw context.fail("key 'splits': split '\(split)' appears twice", at: splitKey) }
+      guard case .sequence(let items) = list, !items.isEmpty else {
+        throw context.fail("key 'splits.\(split)': expected a non-empty list of file names or glob patterns", at: list)
+      }
+      splits[split] = try items.map { item in
+        guard case .scalar(let entry) = item, !isNull(item), !entry.string.isEmpty else {
+          throw context.fail("key 'splits.\(split)': every entry must be a file name or glob pattern", at: item)
+        }
+        guard !entry.string.hasPrefix("/") else {
+          throw context.fail("key 'splits.\(split)': '\(entry.string)' must be relative to --data-dir", at: item)
+        }
+        return entry.string
+      }
+    }
+    guard splits[defaultSplit] != nil else {
+      throw context.fail(
+        "key 'default_split': '\(defaultSplit)' is not one of the splits (\(splits.keys.sorted().joined(separator: ", ")))",
+        at: values["default_split"])
+    }
+
+    var expectedFiles: [String: Int] = [:]
+    if let node = values["expected_files"], !isNull(node) {
+      guard case .mapping(let counts) = node else {
+        throw context.fail("key 'expected_files': expected a mapping of split names to file counts", at: node)
+      }
+      for (splitKey, countNode) in counts {
+        let split = splitKey.scalar?.string ?? ""
+        guard splits[split] != nil else {
+          throw context.fail("key 'expected_files': '\(split)' is not one of the splits", at: splitKey)
+        }
+        guard countNode.tag.rawValue == Tag.Name.int.rawValue, let count = countNode.int, count >= 1 else {
+          throw context.fail("key 'expected_files.\(split)': expected a positive integer, got '\(describe(countNode))'", at: countNode)
+        }
+        expectedFiles[split] = count
+      }
+    }
+
+    let field = try context.optionalString("field", in: values)
+    if reader == .jsonl && field == nil {
+      throw context.fail("missing key 'field': the jsonl reader needs the name of the text field")
+    }
+    if reader != .jsonl && field != nil {
+      throw context.fail("key 'field': only the jsonl reader uses it (reader is \(reader.rawValue))", at: values["field"])
+    }
+
+    return TaskSpec(
+      name: name, description: description, reader: reader, detokenizer: detokenizer, defaultSplit: defaultSplit,
+      splits: splits, field: field, expectedFiles: expectedFiles, version: version)
+  }
+
+  /// Builds the one-line errors of one file.
+  private struct Context {
+    var file: String
+
+    func fail(_ reason: String, at node: Node? = nil) -> TaskError {
+      let line = node?.mark.map { "line \($0.line): " } ?? ""
+      return .invalidDefinition(file: file, reason: line + oneLine(reason))
+    }
+
+    func requiredString(_ key: String, in values: [String: Node]) throws -> String {
+      guard let value = try optionalString(key, in: values) else { throw fail("missing key '\(key)'") }
+      return value
+    }
+
+    func optionalString(_ key: String, in values: [String: Node]) throws -> String? {
+      guard let node = values[key], !isNull(node) else { return nil }
+      guard case .scalar(let scalar) = node, !scalar.string.isEmpty else {
+        throw fail("key '\(key)': expected a string", at: node)
+      }
+      return scalar.string
+    }
+
+    func requiredEnum<T: RawRepresentable & CaseIterable>(_ key: String, in values: [String: Node]) throws -> T
+    where T.RawValue == String {
+      let raw = try requiredString(key, in: values)
+      guard let value = T(rawValue: raw) else {
+        let known = T.allCases.map(\.rawValue).joined(separator: ", ")
+        throw fail("key '\(key)': unknown value '\(raw)' (known: \(known))", at: values[key])
+      }
+      return value
+    }
+  }
+
+  private static func isNull(_ node: Node) -> Bool {
+    if case .scalar = node { return node.tag.rawValue == Tag.Name.null.rawValue }
+    return false
+  }
+
+  private static func describe(_ node: Node) -> String {
+    switch node {
+    case .scalar(let s): return s.string
+    case .mapping: return "a mapping"
+    case .sequence: return "a list"
+    case .alias: return "an alias"
+    }
+  }
+
+  /// Yams' messages quote the offending YAML over several lines; keep the position and the problem.
+  private static func yamlMessage(_ error: Error) -> String {
+    guard let yamlError = error as? YamlError else { return oneLine(error) }
+    switch yamlError {
+    case .scanner(_, let problem, let mark, _), .parser(_, let problem, let mark, _),
+      .composer(_, let problem, let mark, _):
+      return "line \(mark.line), column \(mark.column): \(problem)"
+    case .duplicatedKeysInMapping(let duplicates, let context):
+      let keys = duplicates.sorted().map { "'\($0)'" }.joined(separator: ", ")
+      return "line \(context.mark.line): key \(keys) appears twice"
+    default:
+      return oneLine(String(describing: yamlError))
+    }
+  }
+}

@@ -1,6 +1,0 @@
-import XCTest
-@testable import LTMTasks
-
-final class LTMTasksSmokeTests: XCTestCase {
-  func testModuleLinks() {}
-}
