@@ -159,6 +159,18 @@ public final class ZeroShotRunner {
   private struct PreparedTask {
     var info: TaskInfo
     var blocks: TokenBlocks
+
+    /// Why a number over these blocks is not the split's perplexity (empty: it is).
+    var partialReasons: [String] {
+      var reasons: [String] = []
+      if info.blocksScored < info.blocksAvailable {
+        reasons.append("\(info.blocksScored) of \(info.blocksAvailable) blocks (--limit-blocks)")
+      }
+      if let expected = info.filesExpected, info.files.count < expected {
+        reasons.append("\(info.files.count) of \(expected) data files")
+      }
+      return reasons
+    }
   }
 
   private func validate(_ c: ZeroShotConfiguration) throws {
@@ -190,7 +202,7 @@ public final class ZeroShotRunner {
     let info = TaskInfo(
       name: spec.name, split: split, detokenizer: spec.detokenizer.rawValue, files: digests, examples: examples.count,
       tokens: ids.reduce(0) { $0 + $1.count }, blocksAvailable: all.count, blocksScored: blocks.count,
-      blocksSHA256: Digests.sha256(int32LE: blocks.tokens[...]))
+      blocksSHA256: Digests.sha256(int32LE: blocks.tokens[...]), filesExpected: spec.expectedFileCount(split: split))
     progress.report(.taskPrepared(
       task: spec.name, split: split, examples: info.examples, tokens: info.tokens, blocksScored: blocks.count,
       blocksAvailable: all.count))
@@ -244,7 +256,7 @@ public final class ZeroShotRunner {
       bound: model.loaded.model.descriptor.bound.rawValue, headline: headline.rawValue, ppl: summary.ppl(headline),
       pplTokenWeighted: summary.pplTokenWeighted, pplBlockMean: summary.pplBlockMean, nllSum: summary.nllSum,
       scoredTokens: summary.scoredTokens, blocks: summary.blocks, examples: task.info.examples,
-      complete: task.info.blocksScored == task.info.blocksAvailable, wallSeconds: Date().timeIntervalSince(started))
+      partialReasons: task.partialReasons, wallSeconds: Date().timeIntervalSince(started))
     return (entry, resumed)
   }
 

@@ -34,7 +34,7 @@ public enum HTMLReport {
         "tokenWeighted": (r.bound == "upper" ? "≤ " : "") + formatPPL(r.pplTokenWeighted),
         "blockMean": (r.bound == "upper" ? "≤ " : "") + formatPPL(r.pplBlockMean),
         "blocks": String(r.blocks), "tokens": String(r.scoredTokens), "examples": String(r.examples),
-        "partial": !r.complete,
+        "partial": !r.complete, "partialReasons": r.partialReasons.joined(separator: "; "),
       ]
     }
     let models: [[String: Any]] = doc.models.map { m in

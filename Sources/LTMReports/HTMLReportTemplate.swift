@@ -22,14 +22,14 @@ svg text { font: 12px system-ui, sans-serif; fill: #1d2433; }
 </head>
 <body>
 <h1>{{title}}</h1>
-{{#hasPartial}}<p class="note partial">Some numbers cover only part of the split (<code>--limit-blocks</code>): they are not the split's perplexity and must not be reported as such.</p>{{/hasPartial}}
+{{#hasPartial}}<p class="note partial">Some numbers cover only part of the split (<code>--limit-blocks</code>, or fewer data files than the split has): they are not the split's perplexity and must not be reported as such.</p>{{/hasPartial}}
 {{#hasUpper}}<p class="note">“≤” marks an upper bound on perplexity (exp of a NELBO per token), not an exact perplexity.</p>{{/hasUpper}}
 
 <h2>Results</h2>
 <table>
 <thead><tr><th>model</th><th>task</th><th>split</th><th>protocol</th><th>bound</th><th>PPL (headline)</th><th>token-weighted</th><th>block mean</th><th>blocks</th><th>scored tokens</th><th>examples</th></tr></thead>
 <tbody>
-{{#results}}<tr><td>{{model}}</td><td>{{task}}</td><td>{{split}}</td><td>{{protocol}}</td><td class="bound-{{bound}}">{{bound}}</td><td class="num"><strong>{{ppl}}</strong><br><small>{{headline}}</small>{{#partial}}<br><span class="partial">partial</span>{{/partial}}</td><td class="num">{{tokenWeighted}}</td><td class="num">{{blockMean}}</td><td class="num">{{blocks}}</td><td class="num">{{tokens}}</td><td class="num">{{examples}}</td></tr>
+{{#results}}<tr><td>{{model}}</td><td>{{task}}</td><td>{{split}}</td><td>{{protocol}}</td><td class="bound-{{bound}}">{{bound}}</td><td class="num"><strong>{{ppl}}</strong><br><small>{{headline}}</small>{{#partial}}<br><span class="partial" title="{{partialReasons}}">partial: {{partialReasons}}</span>{{/partial}}</td><td class="num">{{tokenWeighted}}</td><td class="num">{{blockMean}}</td><td class="num">{{blocks}}</td><td class="num">{{tokens}}</td><td class="num">{{examples}}</td></tr>
 {{/results}}
 </tbody>
 </table>

@@ -123,10 +123,14 @@ public struct TaskInfo: Codable, Sendable, Equatable {
   /// SHA-256 of the scored blocks as little-endian int32: two runs scored the same tokens iff these match.
   public var blocksSHA256: String
 
+  /// How many data files the full split has (LM1B test: 50 shards), when the task says; `files` may hold fewer.
+  public var filesExpected: Int?
+
   public init(
     name: String, split: String, detokenizer: String, files: [FileDigest], examples: Int, tokens: Int,
-    blocksAvailable: Int, blocksScored: Int, blocksSHA256: String
+    blocksAvailable: Int, blocksScored: Int, blocksSHA256: String, filesExpected: Int? = nil
   ) {
+    self.filesExpected = filesExpected
     self.name = name
     self.split = split
     self.detokenizer = detokenizer
@@ -141,6 +145,7 @@ public struct TaskInfo: Codable, Sendable, Equatable {
   enum CodingKeys: String, CodingKey {
     case name, split, detokenizer, files, examples, tokens
     case blocksAvailable = "blocks_available", blocksScored = "blocks_scored", blocksSHA256 = "blocks_sha256"
+    case filesExpected = "files_expected"
   }
 }
 
@@ -161,15 +166,18 @@ public struct ResultEntry: Codable, Sendable, Equatable {
   public var scoredTokens: Int
   public var blocks: Int
   public var examples: Int
-  /// False when `--limit-blocks` cut the split short: the number is then not the split's perplexity.
+  /// False when the number does not cover the whole split (`--limit-blocks`, or fewer data files than the split
+  /// has): it is then not the split's perplexity. `partialReasons` says why, one phrase per cause.
   public var complete: Bool
+  public var partialReasons: [String]
   public var wallSeconds: Double
 
   public init(
     model: String, task: String, split: String, protocolName: String, bound: String, headline: String, ppl: Double,
     pplTokenWeighted: Double, pplBlockMean: Double, nllSum: Double, scoredTokens: Int, blocks: Int, examples: Int,
-    complete: Bool, wallSeconds: Double
+    partialReasons: [String] = [], wallSeconds: Double
   ) {
+    self.partialReasons = partialReasons
     self.model = model
     self.task = task
     self.split = split
@@ -183,14 +191,15 @@ public struct ResultEntry: Codable, Sendable, Equatable {
     self.scoredTokens = scoredTokens
     self.blocks = blocks
     self.examples = examples
-    self.complete = complete
+    self.complete = partialReasons.isEmpty
     self.wallSeconds = wallSeconds
   }
 
   enum CodingKeys: String, CodingKey {
     case model, task, split, protocolName = "protocol", bound, headline, ppl
     case pplTokenWeighted = "ppl_token_weighted", pplBlockMean = "ppl_block_mean", nllSum = "nll_sum"
-    case scoredTokens = "scored_tokens", blocks, examples, complete, wallSeconds = "wall_seconds"
+    case scoredTokens = "scored_tokens", blocks, examples, complete, partialReasons = "partial_reasons"
+    case wallSeconds = "wall_seconds"
   }
 
   /// "≤ 95.26" for a bound, "82.05" for an exact value: a bound is never printed without its sign.

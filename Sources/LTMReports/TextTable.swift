@@ -19,8 +19,8 @@ public enum TextTable {
       }.joined(separator: "  ")
     }
     lines.insert(widths.map { String(repeating: "-", count: $0) }.joined(separator: "  "), at: 1)
-    if doc.results.contains(where: { !$0.complete }) {
-      lines.append("* partial split (--limit-blocks): not the split's perplexity")
+    for r in doc.results where !r.complete {
+      lines.append("* \(r.model) on \(r.task): partial (\(r.partialReasons.joined(separator: "; "))): not the split's perplexity")
     }
     return lines.joined(separator: "\n")
   }

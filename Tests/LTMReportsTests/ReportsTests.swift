@@ -16,7 +16,7 @@ final class ReportsTests: XCTestCase {
       results: [ResultEntry(
         model: model, task: "ptb", split: "test", protocolName: "ltm", bound: bound, headline: "block_mean", ppl: 95.256,
         pplTokenWeighted: 94.5, pplBlockMean: 95.256, nllSum: 1234.5, scoredTokens: 4092, blocks: 4, examples: 3761,
-        complete: complete, wallSeconds: 0.5)])
+        partialReasons: complete ? [] : ["4 of 86 blocks (--limit-blocks)"], wallSeconds: 0.5)])
   }
 
   /// Every key the issue requires per result, and the provenance keys, are present under their documented names.
