@@ -12,6 +12,16 @@ public enum BLAS {
     }
   }
 
+  /// Runs `body` with OpenBLAS limited to one thread, for code that calls many small GEMMs from several threads
+  /// at once (OpenBLAS's own threading would then contend for one shared thread pool). Restores the setting after.
+  public static func withSingleThreadedCalls<T>(_ body: () throws -> T) rethrows -> T {
+    let saved = Int(openblas_get_num_threads())
+    if saved == 1 { return try body() }
+    openblas_set_num_threads(1)
+    defer { openblas_set_num_threads(Int32(saved)) }
+    return try body()
+  }
+
   /// C[m×n] = alpha · op(A)[m×k] · op(B)[k×n] + beta · C, all row-major.
   /// `lda`, `ldb`, `ldc` are the row strides of A, B, C as stored (before the transpose).
   @inlinable

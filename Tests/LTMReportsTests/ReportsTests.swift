@@ -55,11 +55,11 @@ final class ReportsTests: XCTestCase {
     XCTAssertEqual(doc.results[0].pplLabel, "≤ 95.26")
     let table = TextTable.render(doc)
     XCTAssertTrue(table.contains("≤ 95.26*"))
-    XCTAssertTrue(table.contains("partial split"))
+    XCTAssertTrue(table.contains("partial (4 of 86 blocks (--limit-blocks))"), table)
     XCTAssertTrue(table.contains("ltm"))
     let html = try HTMLReport.render(doc)
     XCTAssertTrue(html.contains("upper bound"))
-    XCTAssertTrue(html.contains("partial"))
+    XCTAssertTrue(html.contains("partial: 4 of 86 blocks (--limit-blocks)"))
   }
 
   func testExactNumbersHaveNoBoundSign() {
