@@ -1,6 +1,0 @@
-import XCTest
-@testable import LTMTokenizer
-
-final class LTMTokenizerSmokeTests: XCTestCase {
-  func testModuleLinks() {}
-}
