@@ -58,7 +58,7 @@ let package = Package(
     .target(name: "LTMTestSupport"),
     .testTarget(name: "LTMTensorTests", dependencies: ["LTMTensor", "LTMTestSupport"]),
     .testTarget(name: "LTMCheckpointTests", dependencies: ["LTMCheckpoint", "LTMTestSupport"]),
-    .testTarget(name: "LTMTokenizerTests", dependencies: ["LTMTokenizer", "LTMTestSupport"]),
+    .testTarget(name: "LTMTokenizerTests", dependencies: ["LTMTokenizer", "LTMTestSupport"], exclude: ["Fixtures"]),
     .testTarget(name: "LTMModelsTests", dependencies: ["LTMModels", "LTMTestSupport"]),
     .testTarget(name: "LTMTasksTests", dependencies: ["LTMTasks", "LTMTestSupport"]),
     .testTarget(name: "LTMMetricsTests", dependencies: ["LTMMetrics", "LTMTestSupport"]),
