@@ -1,4 +1,8 @@
 /// Errors reading checkpoints or mapping their tensors: one line each, naming the file or key.
+///
+/// `path` is the file the problem was found in, `tensor` the tensor's key (or a description such as
+/// "storage 7" when the pickle has not named it yet). Either may be empty when unknown; the description then
+/// leaves it out rather than printing a placeholder.
 public enum CheckpointError: Error, CustomStringConvertible, Equatable {
   case unreadable(path: String, reason: String)
   case malformedHeader(path: String, reason: String)
@@ -12,19 +16,26 @@ public enum CheckpointError: Error, CustomStringConvertible, Equatable {
   case shapeMismatch(model: String, key: String, expected: [Int], found: [Int])
 
   public var description: String {
+    let text: String
     switch self {
-    case .unreadable(let p, let r): return "cannot read checkpoint \(p): \(r)"
-    case .malformedHeader(let p, let r): return "\(p): malformed safetensors header: \(r)"
-    case .unsupportedDType(let p, let t, let d): return "\(p): tensor \(t) has unsupported dtype \(d)"
-    case .badTensor(let p, let t, let r): return "\(p): tensor \(t): \(r)"
+    case .unreadable(let p, let r): text = "cannot read checkpoint \(p.isEmpty ? "(unnamed)" : p): \(r)"
+    case .malformedHeader(let p, let r): text = Self.prefix(p) + "malformed safetensors header: \(r)"
+    case .unsupportedDType(let p, let t, let d): text = Self.prefix(p) + Self.tensor(t) + "has unsupported dtype \(d)"
+    case .badTensor(let p, let t, let r): text = Self.prefix(p) + (t.isEmpty ? "" : "tensor \(t): ") + r
     case .forbiddenGlobal(let p, let n):
-      return "\(p): the pickle references \(n), which ltm-bench refuses to load (only tensors and plain containers are allowed)"
-    case .malformedPickle(let p, let r): return "\(p): malformed pickle: \(r)"
-    case .missingTensors(let m, let k): return "\(m) checkpoint lacks \(k.count) tensor(s): \(Self.list(k))"
-    case .unusedTensors(let m, let k): return "\(m) checkpoint has \(k.count) tensor(s) that nothing uses: \(Self.list(k))"
-    case .shapeMismatch(let m, let k, let e, let f): return "\(m) checkpoint: \(k) has shape \(f), expected \(e)"
+      text = Self.prefix(p)
+        + "the pickle references \(n), which ltm-bench refuses to load (only tensors and plain containers are allowed)"
+    case .malformedPickle(let p, let r): text = Self.prefix(p) + "malformed pickle: \(r)"
+    case .missingTensors(let m, let k): text = "\(m) checkpoint lacks \(k.count) tensor(s): \(Self.list(k))"
+    case .unusedTensors(let m, let k): text = "\(m) checkpoint has \(k.count) tensor(s) that nothing uses: \(Self.list(k))"
+    case .shapeMismatch(let m, let k, let e, let f): text = "\(m) checkpoint: \(k) has shape \(f), expected \(e)"
     }
+    // One line, whatever a file name or a decoder message contained.
+    return text.split(whereSeparator: \.isNewline).joined(separator: " ")
   }
+
+  private static func prefix(_ path: String) -> String { path.isEmpty ? "" : "\(path): " }
+  private static func tensor(_ name: String) -> String { name.isEmpty ? "tensor " : "tensor \(name) " }
 
   private static func list(_ keys: [String]) -> String {
     keys.count <= 8 ? keys.joined(separator: ", ") : keys.prefix(8).joined(separator: ", ") + ", … (\(keys.count - 8) more)"

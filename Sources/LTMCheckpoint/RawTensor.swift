@@ -15,18 +15,28 @@ public enum DType: String, Sendable, Codable, CaseIterable {
   }
 }
 
-/// A tensor as stored in a checkpoint: dtype, shape and its little-endian bytes (usually a slice of a
+/// A tensor as stored in a checkpoint: dtype, shape and its little-endian bytes (usually a zero-copy slice of a
 /// memory-mapped file, so nothing is copied until `floats()`/`int64s()` converts it).
 public struct RawTensor: Sendable {
   public let dtype: DType
   public let shape: [Int]
   /// Exactly `elementCount * dtype.byteSize` bytes, row-major, little-endian.
   public let bytes: Data
+  /// The tensor's key in its checkpoint, set by the loaders so conversion errors can name it ("" if unknown).
+  public var name: String = ""
+  /// The file it was read from, for the same reason ("" if unknown).
+  public var file: String = ""
 
   public init(dtype: DType, shape: [Int], bytes: Data) {
     self.dtype = dtype
     self.shape = shape
     self.bytes = bytes
+  }
+
+  public init(dtype: DType, shape: [Int], bytes: Data, name: String, file: String) {
+    self.init(dtype: dtype, shape: shape, bytes: bytes)
+    self.name = name
+    self.file = file
   }
 
   public var elementCount: Int { shape.reduce(1, *) }
@@ -48,9 +58,56 @@ public struct TensorArchive: Sendable {
 }
 
 extension RawTensor {
-  /// The elements as fp32 (F16/BF16/F64 converted). (Stub: F32 only.)
+  /// The elements as fp32: F32 copied, F16/BF16 widened exactly, F64 rounded to nearest. Integer and bool
+  /// tensors are refused rather than silently rounded (token ids above 2²⁴ would change): use `int64s()`.
   public func floats() throws -> [Float] {
-    guard dtype == .f32 else { throw CheckpointError.unsupportedDType(path: "?", tensor: "?", dtype: dtype.rawValue) }
-    return bytes.withUnsafeBytes { raw in Array(raw.bindMemory(to: Float.self)) }
+    try convert(to: Float.self, wanted: "floats()", hint: "int64s()") { DTypeConversion.convertToFloat(dtype, $0, $1, $2) }
+  }
+
+  /// The elements as fp64 (floating dtypes only), for data that needs the precision, such as F64 features.
+  public func doubles() throws -> [Double] {
+    try convert(to: Double.self, wanted: "doubles()", hint: "int64s()") { DTypeConversion.convertToDouble(dtype, $0, $1, $2) }
+  }
+
+  /// The elements of an integer or bool tensor, sign- or zero-extended to Int64 (bool as 0/1).
+  public func int64s() throws -> [Int64] {
+    try convert(to: Int64.self, wanted: "int64s()", hint: "floats()") { DTypeConversion.convertToInt64(dtype, $0, $1, $2) }
+  }
+
+  /// Throws unless `bytes` holds exactly `elementCount × dtype.byteSize` bytes (the loaders guarantee it; this
+  /// guards tensors built by hand before any raw-pointer read).
+  public func validateByteCount() throws {
+    var n = 1
+    for d in shape {
+      let (p, overflow) = n.multipliedReportingOverflow(by: d)
+      guard d >= 0, !overflow else { throw CheckpointError.badTensor(path: file, tensor: name, reason: "invalid shape \(shape)") }
+      n = p
+    }
+    let (size, overflow) = n.multipliedReportingOverflow(by: dtype.byteSize)
+    guard !overflow, size == bytes.count else {
+      throw CheckpointError.badTensor(
+        path: file, tensor: name,
+        reason: "\(bytes.count) bytes do not hold shape \(shape) of \(dtype.rawValue) (\(dtype.byteSize) bytes each)")
+    }
+  }
+
+  private func convert<T>(
+    to: T.Type, wanted: String, hint: String,
+    _ kernel: (UnsafeRawPointer, UnsafeMutablePointer<T>, Int) -> Bool
+  ) throws -> [T] {
+    try validateByteCount()
+    let n = elementCount
+    var supported = true
+    let out = [T](unsafeUninitializedCapacity: n) { buffer, initialized in
+      if n > 0 {
+        bytes.withUnsafeBytes { raw in supported = kernel(raw.baseAddress!, buffer.baseAddress!, n) }
+      }
+      // The element types are trivial; on refusal the contents are discarded below.
+      initialized = supported ? n : 0
+    }
+    guard supported else {
+      throw CheckpointError.unsupportedDType(path: file, tensor: name, dtype: "\(dtype.rawValue) for \(wanted) (use \(hint))")
+    }
+    return out
   }
 }

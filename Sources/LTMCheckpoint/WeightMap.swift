@@ -13,11 +13,14 @@ public struct WeightMap {
   /// Removes and returns tensor `key` as fp32, checking its shape. A missing key is recorded (reported by
   /// `finish`), and zeros of `shape` stand in so mapping can continue and report every problem at once.
   public mutating func take(_ key: String, shape: [Int]) throws -> [Float] {
-    guard let t = remaining.removeValue(forKey: key) else {
+    guard var t = remaining.removeValue(forKey: key) else {
       missing.append(key)
       return [Float](repeating: 0, count: shape.reduce(1, *))
     }
     guard t.shape == shape else { throw CheckpointError.shapeMismatch(model: model, key: key, expected: shape, found: t.shape) }
+    // Hand-built archives may not name their tensors; conversion errors should still say which one failed.
+    if t.name.isEmpty { t.name = key }
+    if t.file.isEmpty { t.file = "\(model) checkpoint" }
     return try t.floats()
   }
 

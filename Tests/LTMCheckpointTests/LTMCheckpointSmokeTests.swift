@@ -1,6 +1,0 @@
-import XCTest
-@testable import LTMCheckpoint
-
-final class LTMCheckpointSmokeTests: XCTestCase {
-  func testModuleLinks() {}
-}

@@ -1,0 +1,50 @@
+import Foundation
+import LTMTestSupport
+import XCTest
+
+@testable import LTMCheckpoint
+
+final class WeightMapTests: XCTestCase {
+  private func archive() -> TensorArchive {
+    TensorArchive(tensors: [
+      "a": RawTensor(dtype: .f32, shape: [2], bytes: Data(floatBytes([1, 2]))),
+      "b": RawTensor(dtype: .f16, shape: [1], bytes: Data([0x00, 0x3C])),
+      "ids": RawTensor(dtype: .i64, shape: [1], bytes: Data(count: 8)),
+      "attn.bias": RawTensor(dtype: .f32, shape: [1], bytes: Data(count: 4)),
+    ])
+  }
+
+  func testTakeIgnoreFinish() throws {
+    var map = WeightMap(model: "toy", archive: archive())
+    XCTAssertEqual(try map.take("a", shape: [2]), [1, 2])
+    XCTAssertEqual(try map.take("b", shape: [1]), [1])
+    XCTAssertFalse(map.contains("a"))
+    XCTAssertTrue(map.contains("ids"))
+    map.ignore { $0.hasSuffix(".bias") || $0 == "ids" }
+    XCTAssertNoThrow(try map.finish())
+  }
+
+  func testErrorsNameModelAndKey() {
+    var map = WeightMap(model: "toy", archive: archive())
+    assertCheckpointError(try map.take("a", shape: [3]), contains: ["toy", "a", "[2]", "[3]"])
+    assertCheckpointError(try map.take("ids", shape: [1]), contains: ["toy checkpoint", "tensor ids", "I64"])
+    XCTAssertEqual(try map.take("missing", shape: [2, 2]), [0, 0, 0, 0])
+    assertCheckpointError(try map.finish(), contains: ["toy checkpoint lacks 1", "missing"])
+    var unused = WeightMap(model: "toy", archive: archive())
+    assertCheckpointError(try unused.finish(), contains: ["toy checkpoint has 4 tensor(s) that nothing uses", "a, attn.bias, b, ids"])
+    _ = try? unused.take("a", shape: [2])
+  }
+
+  /// End to end on a real checkpoint: every tensor of the LTM micro state dict can be taken by key and shape.
+  func testTakesEveryTensorOfARealCheckpoint() throws {
+    let url = try SharedData.file("fixtures/ltm-micro/ckpt.pt")
+    let archive = try TorchCheckpoint.loadStateDict(url, key: "model")
+    var map = WeightMap(model: "ltm-micro", archive: archive)
+    var total = 0
+    for (key, tensor) in archive.tensors.sorted(by: { $0.key < $1.key }) {
+      total += try map.take(key, shape: tensor.shape).count
+    }
+    XCTAssertNoThrow(try map.finish())
+    XCTAssertEqual(total, archive.tensors.values.reduce(0) { $0 + $1.elementCount })
+  }
+}
