@@ -27,13 +27,23 @@ public enum ModelRegistry {
       let config = try decodeConfig(GPT2Config.self, from: configData, path: directory.appendingPathComponent("config.json").path)
       let (archive, files) = try WeightFiles.load(directory: directory)
       return (try GPT2Model(config: config, weights: archive, source: directory.path), files)
-    }
+    },
+    // LTM converted to safetensors: config.json {"model_type": "ltm", "model_args": …, "config": …}.
+    "ltm": Family(name: "ltm") { directory, _ in try LTMModel.load(directory: directory) },
   ]
+
+  /// torch.save files (`.pt`, `.pth`) are the LTM authors' training checkpoints, the only family saved that way.
+  static let torchFileExtensions: Set<String> = ["pt", "pth"]
 
   public static func load(path: URL) throws -> LoadedModel {
     var isDirectory: ObjCBool = false
     guard FileManager.default.fileExists(atPath: path.path, isDirectory: &isDirectory) else {
       throw CheckpointError.unreadable(path: path.path, reason: "no such file or directory")
+    }
+    // The LTM authors' torch.save checkpoint (ckpt_*.pt): read natively; its tokenizer files may lie beside it.
+    if !isDirectory.boolValue, torchFileExtensions.contains(path.pathExtension.lowercased()) {
+      let model = try LTMModel.load(checkpoint: path)
+      return LoadedModel(model: model, family: "ltm", checkpointFiles: [path], tokenizerDirectory: path.deletingLastPathComponent())
     }
     // A weights file inside a Hugging Face directory: load the directory (config.json lives beside it).
     let directory = isDirectory.boolValue ? path : path.deletingLastPathComponent()
