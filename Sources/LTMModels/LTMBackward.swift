@@ -30,7 +30,7 @@ extension LTMModel {
       let qc = ws.qc[l].pointer, kvz = ws.kvz[l].pointer, probs = ws.crossProbs[l].pointer
       let dq = ws.attn.pointer, dkvz = ws.dkvz.pointer
       let needQuery = l > 0
-      forEachPair(ws.blocks * h) { pair, worker in
+      forEachPair(ws.blocks * h, maxWorkers: ws.scratch.count) { pair, worker in
         let b = pair / h, head = pair % h
         let kv = kvz + b * m * 2 * d + head * dh, dkv = dkvz + b * m * 2 * d + head * dh
         LTMAttention.crossBackward(
@@ -54,7 +54,7 @@ extension LTMModel {
       BLAS.gemm(m: r, n: d, k: d, a: dx, lda: d, b: w.wo.pointer, ldb: d, c: dtmp, ldc: d)
       let qkv = ws.qkv[l].pointer, sprobs = ws.probs[l].pointer, dqkv = ws.dqkv.pointer, g = ws.window
       dqkv.update(repeating: 0, count: r * 3 * d)
-      forEachPair(ws.blocks * h) { pair, worker in
+      forEachPair(ws.blocks * h, maxWorkers: ws.scratch.count) { pair, worker in
         let b = pair / h, head = pair % h
         let base = qkv + b * s * 3 * d + head * dh, dbase = dqkv + b * s * 3 * d + head * dh
         LTMAttention.windowBackward(

@@ -255,8 +255,8 @@ extension LTMModel {
   }
 
   /// Runs `body(pair, worker)` for pair in 0..<count on the `Parallel` threads, with single-threaded BLAS inside.
-  func forEachPair(_ count: Int, _ body: (Int, Int) -> Void) {
-    let workers = Swift.max(1, Swift.min(Parallel.threads, count))
+  func forEachPair(_ count: Int, maxWorkers: Int = .max, _ body: (Int, Int) -> Void) {
+    let workers = Swift.max(1, Swift.min(Parallel.threads, count, maxWorkers))
     if workers == 1 {
       BLAS.withSingleThreadedCalls { for p in 0..<count { body(p, 0) } }
       return

@@ -10,16 +10,31 @@ import LTMTensor
 /// Gradients to z (`LTMBackward.swift`) and the AdamW fast loop (`LTMPosterior.swift`) are hand-written: no weight
 /// gradient is ever formed.
 ///
-/// `score(blocks:)` (the `BlockScoringModel` conformance) fits q(z|block) on each block with `scoringOptions` and
-/// returns the per-token CE at the final z plus the KL as `extraNats`, so exp(Σ/n) is the paper's per-block PPL
-/// bound. The harness should prefer `evaluate(blocks:blockIndices:options:)`, which also returns the NELBO
-/// trajectory and the fresh-ε bound.
+/// Entry points for the harness:
+/// - loading: `ModelRegistry.load(path:)` (a `.pt` file, or a directory with `config.json` model_type "ltm"),
+///   `LTMModel.load(checkpoint:)`, `LTMModel.load(directory:)`;
+/// - options: `options(steps:learningRate:initialization:seed:freshSamples:)` (checkpoint `num_steps`/`fast_lr`
+///   unless overridden);
+/// - the `ltm` protocol: `evaluate(blocks:blockIndices:options:)` → per block `LTMBlockPosterior` (the paper's bound
+///   `score`/`ppl` with the fit's ε, the honest `fresh` bound, the NELBO trajectory; `summary` for JSON), and
+///   `evaluate(blocks:blockIndices:options:stepCounts:)` for an inference-steps sweep (one fit per T);
+/// - `score(blocks:)` (the `BlockScoringModel` conformance): the paper's bound with `scoringOptions`, per-token CE
+///   at the final z plus the KL as `extraNats`, so exp(Σ/n) is the paper's per-block PPL;
+/// - `benchmarkFastLoop(layers:…)` for `ltm-bench bench`; `fastLoopBytesPerBlock(blockLength:)` to size batches.
+/// Lower level (parity tests, tools): `logits(inputs:z:)`, `tokenNLL(blocks:z:)`, `nelboGradient(blocks:at:)`,
+/// `fitPosterior(blocks:starts:steps:learningRate:freshNoise:)`.
 public final class LTMModel: BlockScoringModel {
   public let config: LTMConfig
   public let descriptor: ModelDescriptor
-  /// Fast-loop settings used by `score(blocks:)`; initially the checkpoint's `num_steps`/`fast_lr` (or 16 and 0.34
-  /// if the checkpoint has none), official init, seed 0, 8 fresh-ε samples.
-  public var scoringOptions: LTMScoringOptions
+  /// Fast-loop settings used by `score(blocks:)`: initially the checkpoint's `num_steps` and `fast_lr` with the
+  /// official init, seed 0 and 8 fresh-ε samples; nil when the checkpoint's `config` lacks either (then set it, e.g.
+  /// from `options(steps:learningRate:…)`, before scoring).
+  public var scoringOptions: LTMScoringOptions?
+
+  /// GPT-2's `<|endoftext|>` and the `<|beginoftext|>` token the authors added as id 50257 (vocabulary 50258).
+  /// The zero-shot protocol uses EOS only.
+  public static let endOfTextID: Int32 = 50256
+  public static let beginOfTextID: Int32 = 50257
 
   struct Layer {
     var attentionNorm, crossNorm, ffnNorm: FloatBuffer  // [d]
@@ -51,8 +66,37 @@ public final class LTMModel: BlockScoringModel {
     descriptor = ModelDescriptor(
       family: "ltm", parameterCount: config.modelArgs.parameterCount, vocabSize: config.modelArgs.vocabSize,
       contextLength: config.modelArgs.maxSeqLen + 1, bound: .upper)
-    scoringOptions = LTMScoringOptions(
-      steps: config.config.numSteps ?? 16, learningRate: config.config.fastLR ?? 0.34)
+    if let t = config.config.numSteps, let lr = config.config.fastLR {
+      scoringOptions = LTMScoringOptions(steps: t, learningRate: lr)
+    }
+  }
+
+  /// Fast-loop options for the harness: `steps` and `learningRate` override the checkpoint's `num_steps` and
+  /// `fast_lr` (`--inference-steps`, `--fast-lr`); with neither an override nor a checkpoint value it is an error.
+  public func options(
+    steps: Int? = nil, learningRate: Double? = nil, initialization: LTMPosteriorInit = .official, seed: UInt64 = 0,
+    freshSamples: Int = 8
+  ) throws -> LTMScoringOptions {
+    guard let t = steps ?? config.config.numSteps else {
+      throw ModelError.badInput("the LTM checkpoint's config has no num_steps: give the number of inference steps")
+    }
+    guard let lr = learningRate ?? config.config.fastLR else {
+      throw ModelError.badInput("the LTM checkpoint's config has no fast_lr: give the fast-loop learning rate")
+    }
+    let o = LTMScoringOptions(steps: t, learningRate: lr, initialization: initialization, seed: seed, freshSamples: freshSamples)
+    try o.validate()
+    return o
+  }
+
+  /// Approximate memory a fast loop needs per block of `blockLength` tokens (saved activations of every layer plus
+  /// the shared scratch), for choosing how many blocks to batch. LTM-S at 1024 tokens: about 150 MB
+  /// (plus one shared 128-row logits chunk per batch).
+  public func fastLoopBytesPerBlock(blockLength: Int) -> Int {
+    let a = args, s = blockLength - 1, d = a.dim, f = a.ffnHiddenDim, h = a.nHeads, m = a.latentsPerLayer
+    let w = LTMAttention.Window(length: s, window: a.windowSize, headDim: a.headDim)
+    let perLayer = s * (7 * d + 2 * f + 3) + h * w.probsPerHead + h * s * m + 2 * m * d
+    let shared = s * (9 * d + 4 * f + 2)
+    return 4 * (a.nLayers * perLayer + shared + d * s)
   }
 
   // MARK: - Loading

@@ -139,6 +139,47 @@ public struct LTMBlockPosterior: Sendable, Equatable {
   public var ppl: Double { Foundation.exp(nelbo / Double(tokenNLL.count)) }
   /// The paper's bound as a block score (KL as extra nats).
   public var score: BlockScore { BlockScore(tokenNLL: tokenNLL, extraNats: kl) }
+
+  public var summary: LTMBlockSummary {
+    let n = Double(scoredTokens)
+    return LTMBlockSummary(
+      steps: steps, learningRate: learningRate, scoredTokens: scoredTokens,
+      paper: .init(nll: nll, kl: kl, nelbo: nelbo, ppl: ppl),
+      fresh: fresh.map {
+        .init(samples: $0.samples, nllMean: $0.nllMean, kl: $0.kl, nelboMean: $0.nelboMean,
+              nelboStandardError: $0.nelboStandardError, ppl: Foundation.exp($0.nelboMean / n))
+      },
+      nelboTrajectory: nelboTrajectory)
+  }
+}
+
+/// The numbers of one block fit, for results files: no latents, no per-token values.
+public struct LTMBlockSummary: Codable, Sendable, Equatable {
+  /// The paper's bound: z = μ_T + σ_T·ε with the ε of the fit (a single-sample, optimistic estimate).
+  public struct PaperBound: Codable, Sendable, Equatable {
+    public var nll: Double
+    public var kl: Double
+    public var nelbo: Double
+    /// exp(nelbo / scoredTokens).
+    public var ppl: Double
+  }
+  /// The honest bound: the NELBO at (μ_T, σ_T) averaged over K fresh ε.
+  public struct FreshBound: Codable, Sendable, Equatable {
+    public var samples: Int
+    public var nllMean: Double
+    public var kl: Double
+    public var nelboMean: Double
+    public var nelboStandardError: Double?
+    /// exp(nelboMean / scoredTokens).
+    public var ppl: Double
+  }
+  public var steps: Int
+  public var learningRate: Double
+  public var scoredTokens: Int
+  public var paper: PaperBound
+  public var fresh: FreshBound?
+  /// NELBO before each of the T updates.
+  public var nelboTrajectory: [Double]
 }
 
 /// The authors' fast-loop learning rate: cosine from lr to lr/10 over T steps, lr_s = lr/10 + ½(1 + cos(π s/T))·(lr − lr/10).
@@ -403,7 +444,9 @@ extension LTMModel {
   /// no index in this interface, so each block's random stream is keyed by an FNV-1a hash of its tokens: still
   /// independent of batching and order.
   public func score(blocks: [[Int32]]) throws -> [BlockScore] {
-    var options = scoringOptions
+    guard var options = scoringOptions else {
+      throw ModelError.badInput("the LTM checkpoint's config lacks num_steps or fast_lr: set scoringOptions before scoring")
+    }
     options.freshSamples = 0
     let keys = blocks.map { Self.contentKey($0) }
     return try evaluate(blocks: blocks, blockIndices: keys, options: options).map(\.score)

@@ -61,7 +61,8 @@ class LTMFixtureParity: XCTestCase {
     XCTAssertEqual([a.dim, a.nLayers, a.nHeads, a.maxZLen, a.vocabSize, a.windowSize], [dim, layers, heads, latents, vocab, window])
     XCTAssertEqual(model.config.config.numSteps, steps)
     XCTAssertEqual(model.config.config.fastLR, 0.34)
-    XCTAssertEqual(model.scoringOptions.steps, steps)
+    XCTAssertEqual(model.scoringOptions?.steps, steps)
+    XCTAssertEqual(model.scoringOptions?.learningRate, 0.34)
     XCTAssertEqual(model.descriptor.family, "ltm")
     XCTAssertEqual(model.descriptor.bound, .upper)
   }

@@ -139,7 +139,7 @@ final class LTMPosteriorTests: XCTestCase {
     let scores = try model.score(blocks: Array(blocks.prefix(2)))
     let direct = try model.evaluate(
       blocks: Array(blocks.prefix(2)), blockIndices: blocks.prefix(2).map { LTMModel.contentKey($0) },
-      options: { var o = model.scoringOptions; o.freshSamples = 0; return o }())
+      options: { var o = model.scoringOptions!; o.freshSamples = 0; return o }())
     for b in 0..<2 {
       XCTAssertEqual(scores[b].scoredTokens, 64)
       XCTAssertEqual(scores[b].extraNats, direct[b].kl)
@@ -154,8 +154,35 @@ final class LTMPosteriorTests: XCTestCase {
   func testBadInputsAreErrors() {
     XCTAssertThrowsError(try model.score(blocks: [[1, 2, 512]])) { XCTAssertTrue("\($0)".contains("512")) }
     XCTAssertThrowsError(try model.score(blocks: [[Int32](repeating: 1, count: 130)])) { XCTAssertTrue("\($0)".contains("130")) }
-    XCTAssertThrowsError(try model.evaluate(blocks: [blocks[0]], blockIndices: [], options: model.scoringOptions))
+    XCTAssertThrowsError(try model.evaluate(blocks: [blocks[0]], blockIndices: [], options: model.scoringOptions!))
     XCTAssertThrowsError(try model.fitPosterior(blocks: [blocks[0]], starts: [.deterministic(count: 3)], steps: 1, learningRate: 0.3))
+  }
+
+  func testOptionsFollowTheCheckpointUnlessOverridden() throws {
+    XCTAssertEqual(try model.options(), LTMScoringOptions(steps: 8, learningRate: 0.34))
+    let o = try model.options(steps: 3, learningRate: 0.1, initialization: .deterministic, seed: 9, freshSamples: 0)
+    XCTAssertEqual(o, LTMScoringOptions(steps: 3, learningRate: 0.1, initialization: .deterministic, seed: 9, freshSamples: 0))
+    XCTAssertThrowsError(try model.options(steps: -1))
+    let bare = LTMModel.random(config: LTMGradientTests.tinyConfig(), seed: 1)
+    XCTAssertNil(bare.scoringOptions)
+    XCTAssertThrowsError(try bare.options()) { XCTAssertTrue("\($0)".contains("num_steps")) }
+    XCTAssertThrowsError(try bare.score(blocks: [[1, 2, 3]])) { XCTAssertTrue("\($0)".contains("num_steps")) }
+    XCTAssertNoThrow(try bare.options(steps: 4, learningRate: 0.34))
+    let s = LTMModel.random(config: LTMModel.paperShape(layers: 3), seed: 1)
+    XCTAssertEqual(Double(s.fastLoopBytesPerBlock(blockLength: 1024)) / 1e6, 150, accuracy: 10)
+  }
+
+  func testSummaryCarriesBothBoundsAndEncodes() throws {
+    let r = try model.evaluate(blocks: [blocks[0]], blockIndices: [0], options: LTMScoringOptions(steps: 2, learningRate: 0.34, freshSamples: 3))[0]
+    let s = r.summary
+    XCTAssertEqual(s.scoredTokens, 64)
+    XCTAssertEqual(s.paper.ppl, r.ppl)
+    XCTAssertEqual(s.paper.nelbo, r.nll + r.kl)
+    let f = try XCTUnwrap(s.fresh)
+    XCTAssertEqual(f.samples, 3)
+    XCTAssertEqual(f.ppl, Foundation.exp((r.fresh!.nllMean + r.kl) / 64), accuracy: 1e-9 * f.ppl)
+    let decoded = try JSONDecoder().decode(LTMBlockSummary.self, from: JSONEncoder().encode(s))
+    XCTAssertEqual(decoded, s)
   }
 
   func testBenchmarkEntryPointRunsOnATinyShape() throws {
