@@ -57,9 +57,9 @@ let package = Package(
     // Test support: locating ../shared, tolerance helpers. Not shipped in the product.
     .target(name: "LTMTestSupport"),
     .testTarget(name: "LTMTensorTests", dependencies: ["LTMTensor", "LTMTestSupport"]),
-    .testTarget(name: "LTMCheckpointTests", dependencies: ["LTMCheckpoint", "LTMTestSupport"]),
+    .testTarget(name: "LTMCheckpointTests", dependencies: ["LTMCheckpoint", "LTMTestSupport"], exclude: ["Fixtures"]),
     .testTarget(name: "LTMTokenizerTests", dependencies: ["LTMTokenizer", "LTMTestSupport"], exclude: ["Fixtures"]),
-    .testTarget(name: "LTMModelsTests", dependencies: ["LTMModels", "LTMTestSupport"]),
+    .testTarget(name: "LTMModelsTests", dependencies: ["LTMModels", "LTMTestSupport"], exclude: ["Fixtures"]),
     .testTarget(name: "LTMTasksTests", dependencies: ["LTMTasks", "LTMTestSupport"]),
     .testTarget(name: "LTMMetricsTests", dependencies: ["LTMMetrics", "LTMTestSupport"]),
     .testTarget(name: "LTMReportsTests", dependencies: ["LTMReports", "LTMTestSupport"]),

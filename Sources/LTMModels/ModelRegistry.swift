@@ -78,17 +78,11 @@ public enum ModelRegistry {
   }
 }
 
-/// Finds the weights of a Hugging Face directory: `model.safetensors`, a sharded `model.safetensors.index.json`,
-/// or `pytorch_model.bin`, in that order of preference.
+/// The weights of a Hugging Face directory: `model.safetensors`, a sharded `model.safetensors.index.json`,
+/// `pytorch_model.bin` or its shard index, in that order of preference (`CheckpointLoader`).
 enum WeightFiles {
   static func load(directory: URL) throws -> (TensorArchive, [URL]) {
-    let fm = FileManager.default
-    let single = directory.appendingPathComponent("model.safetensors")
-    if fm.fileExists(atPath: single.path) {
-      let archive = try Safetensors.load(single)
-      return (archive, archive.files)
-    }
-    throw CheckpointError.unreadable(
-      path: directory.path, reason: "no model.safetensors, model.safetensors.index.json or pytorch_model.bin")
+    let archive = try CheckpointLoader.load(directory)
+    return (archive, archive.files)
   }
 }
