@@ -32,12 +32,15 @@ public struct BenchmarkReport: Codable, Sendable {
   public var sgemm: GEMM
   public var scoring: Scoring
   public var tokenizer: Tokenizing?
+  /// LTM fast-loop steps (forward + backward to z + AdamW) at the paper's LTM-S and LTM-M shapes (`--ltm`).
+  public var ltmFastLoop: [LTMFastLoopBenchmark]?
 
-  public init(threads: Int, sgemm: GEMM, scoring: Scoring, tokenizer: Tokenizing?) {
+  public init(threads: Int, sgemm: GEMM, scoring: Scoring, tokenizer: Tokenizing?, ltmFastLoop: [LTMFastLoopBenchmark]? = nil) {
     self.threads = threads
     self.sgemm = sgemm
     self.scoring = scoring
     self.tokenizer = tokenizer
+    self.ltmFastLoop = ltmFastLoop
   }
 }
 
@@ -83,6 +86,11 @@ public enum Benchmarks {
       model: "gpt2-small shape (768×12, 12 heads, vocab 50257), random weights", blockLength: blockLength,
       blocksPerCall: blocksPerCall, secondsPerBlock: perBlock, tokensPerSecond: Double(blockLength - 1) / perBlock,
       gflops: gflops, fractionOfSGEMM: gflops / sgemmGFLOPS)
+  }
+
+  /// One fast-loop step of LTM-S (3 layers) and LTM-M (6 layers), random weights, 1024-token blocks.
+  public static func ltmFastLoop(blockLength: Int = 1024, blocksPerCall: Int = 1, repeats: Int = 2) throws -> [LTMFastLoopBenchmark] {
+    try [3, 6].map { try LTMModel.benchmarkFastLoop(layers: $0, blockLength: blockLength, blocksPerCall: blocksPerCall, repeats: repeats) }
   }
 
   /// Encodes a whole file twice: cold (empty BPE cache) and warm (cache filled by the first pass).

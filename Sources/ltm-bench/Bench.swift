@@ -25,6 +25,9 @@ struct Bench: ParsableCommand {
   @Option(help: "Tokenizer directory for the tokenizer benchmark.")
   var tokenizer: String?
 
+  @Flag(help: "Also time one LTM fast-loop step (forward + backward to z) at the LTM-S and LTM-M shapes (~1 min).")
+  var ltm = false
+
   @Flag(help: "Print the report as JSON.")
   var json = false
 
@@ -47,7 +50,8 @@ struct Bench: ParsableCommand {
       if let text = tokenizerText, let dir = tokenizer {
         tok = try Benchmarks.tokenizer(file: URL(fileURLWithPath: text), tokenizerDirectory: URL(fileURLWithPath: dir))
       }
-      return BenchmarkReport(threads: threads, sgemm: gemm, scoring: scoring, tokenizer: tok)
+      let fastLoop = ltm ? try Benchmarks.ltmFastLoop(blockLength: blockLength, blocksPerCall: batchBlocks, repeats: repeats) : nil
+      return BenchmarkReport(threads: threads, sgemm: gemm, scoring: scoring, tokenizer: tok, ltmFastLoop: fastLoop)
     }
     if json {
       let enc = JSONEncoder()
@@ -60,6 +64,12 @@ struct Bench: ParsableCommand {
     print(String(format: "sgemm %d³               %.1f GFLOP/s", report.sgemm.m, report.sgemm.gflops))
     print(String(format: "gpt2-small scoring      %.1f tokens/s  (%.3f s per %d-token block, %d per call)", s.tokensPerSecond, s.secondsPerBlock, s.blockLength, s.blocksPerCall))
     print(String(format: "                        %.1f GFLOP/s = %.0f%% of sgemm", s.gflops, 100 * s.fractionOfSGEMM))
+    for l in report.ltmFastLoop ?? [] {
+      print("ltm fast loop           \(l.model)")
+      print(String(format: "                        %.3f s per step (forward + backward to z + AdamW), %.3f s per forward = %.2f× a forward",
+                   l.secondsPerStep, l.secondsPerForward, l.stepToForwardRatio))
+      print(String(format: "                        %.1f s per 1024-token block at T = 16 steps", l.secondsPerBlockAt16Steps))
+    }
     if let t = report.tokenizer {
       print(String(format: "tokenizer               %.2f MB/s cold, %.2f MB/s warm  (%.2f MB, %d tokens)", t.coldMBPerSecond, t.warmMBPerSecond, t.megabytes, t.tokens))
     }
