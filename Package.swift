@@ -62,8 +62,12 @@ let package = Package(
     .testTarget(name: "LTMModelsTests", dependencies: ["LTMModels", "LTMTestSupport"], exclude: ["Fixtures"]),
     .testTarget(name: "LTMTasksTests", dependencies: ["LTMTasks", "LTMTestSupport"]),
     .testTarget(name: "LTMMetricsTests", dependencies: ["LTMMetrics", "LTMTestSupport"]),
-    .testTarget(name: "LTMReportsTests", dependencies: ["LTMReports", "LTMTestSupport"]),
-    .testTarget(name: "LTMHarnessTests", dependencies: ["LTMHarness", "LTMTestSupport"]),
+    // ZIPFoundation only to inflate the PNG that the headless-Chromium test renders.
+    .testTarget(
+      name: "LTMReportsTests",
+      dependencies: ["LTMReports", "LTMTestSupport", .product(name: "ZIPFoundation", package: "ZIPFoundation")],
+      exclude: ["Fixtures"]),
+    .testTarget(name: "LTMHarnessTests", dependencies: ["LTMHarness", "LTMReports", "LTMTestSupport"]),
   ],
   swiftLanguageModes: [.v5]
 )

@@ -4,7 +4,7 @@ public enum HarnessError: Error, CustomStringConvertible, Equatable {
   case unreadable(String)
   case noTokenizer(model: String, directory: String)
   case blockTooLong(model: String, blockLength: Int, contextLength: Int)
-  case journal(String)
+  case cache(String)
 
   public var description: String {
     switch self {
@@ -14,7 +14,7 @@ public enum HarnessError: Error, CustomStringConvertible, Equatable {
       return "no tokenizer for model \(model): no vocab.json+merges.txt, encoder.json+vocab.bpe or *.tiktoken in \(dir); pass --tokenizer DIR"
     case .blockTooLong(let model, let blockLength, let contextLength):
       return "model \(model) accepts at most \(contextLength) tokens, but the protocol makes \(blockLength)-token blocks"
-    case .journal(let message): return "resume journal: \(message)"
+    case .cache(let message): return "block cache: \(message)"
     }
   }
 }

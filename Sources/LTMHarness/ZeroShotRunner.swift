@@ -1,52 +1,13 @@
 import Foundation
 import LTMCheckpoint
-import LTMMetrics
 import LTMModels
 import LTMReports
 import LTMTasks
 import LTMTensor
 import LTMTokenizer
 
-/// Everything `ltm-bench zero-shot` needs; validated by `ZeroShotRunner` before any work starts.
-public struct ZeroShotConfiguration: Sendable {
-  public var modelPaths: [URL]
-  public var taskNames: [String]
-  public var dataDirectory: URL
-  /// nil: each task's default split (as the reference code uses).
-  public var split: String?
-  public var protocolName: String
-  public var limitBlocks: Int?
-  public var threads: Int
-  /// Blocks per forward call (larger batches make larger GEMMs; memory grows linearly).
-  public var batchBlocks: Int
-  public var outputDirectory: URL
-  public var tokenizerDirectory: URL?
-  public var tasksDirectory: URL
-  public var seed: UInt64
-  public var resume: Bool
-
-  public init(
-    modelPaths: [URL], taskNames: [String], dataDirectory: URL, split: String? = nil, protocolName: String = "ltm",
-    limitBlocks: Int? = nil, threads: Int = 1, batchBlocks: Int = 1, outputDirectory: URL,
-    tokenizerDirectory: URL? = nil, tasksDirectory: URL, seed: UInt64 = 0, resume: Bool = true
-  ) {
-    self.modelPaths = modelPaths
-    self.taskNames = taskNames
-    self.dataDirectory = dataDirectory
-    self.split = split
-    self.protocolName = protocolName
-    self.limitBlocks = limitBlocks
-    self.threads = threads
-    self.batchBlocks = batchBlocks
-    self.outputDirectory = outputDirectory
-    self.tokenizerDirectory = tokenizerDirectory
-    self.tasksDirectory = tasksDirectory
-    self.seed = seed
-    self.resume = resume
-  }
-}
-
-/// Runs every model on every task under one block protocol and writes `results.json` and `report.html`.
+/// Runs every model on every task under one block protocol and writes `results.json` and `report.html`
+/// (with the deltas against a baseline, when one is given).
 public final class ZeroShotRunner {
   public let configuration: ZeroShotConfiguration
   private let progress: ProgressReporter
@@ -56,16 +17,19 @@ public final class ZeroShotRunner {
     self.progress = progress
   }
 
-  /// The files a run writes into the output directory.
+  /// The files a run writes into the output directory, and the comparison against `--baseline` when given.
   public struct Outputs: Sendable {
     public var document: ResultsDocument
     public var resultsJSON: URL
     public var reportHTML: URL
+    public var comparison: Comparison?
   }
 
   public func run() throws -> Outputs {
     let config = configuration
-    try validate(config)
+    try config.validate()
+    // Read the baseline first: a typo in its path should not cost a whole run.
+    let baseline = try config.baseline.map { try ResultsDocument.load(from: $0) }
     let started = Date()
     BLAS.threads = config.threads
 
@@ -79,8 +43,8 @@ public final class ZeroShotRunner {
       return (spec, split, files)
     }
     try FileManager.default.createDirectory(at: config.outputDirectory, withIntermediateDirectories: true)
-    let journal = try BlockJournal(
-      url: config.outputDirectory.appendingPathComponent("journal.jsonl"), resume: config.resume)
+    let cache = try BlockCache(
+      url: config.outputDirectory.appendingPathComponent(BlockCache.fileName), reuse: config.useCache)
 
     // Models, with provenance and a tokenizer each.
     var loaded: [PreparedModel] = []
@@ -103,9 +67,10 @@ public final class ZeroShotRunner {
           model: id, blockLength: blockProtocol.blockLength, contextLength: model.model.descriptor.contextLength)
       }
       let d = model.model.descriptor
-      let key = Digests.sha256(string: ([d.family, config.protocolName, String(config.seed)] + digests.map { $0.sha256 }).joined(separator: "|"))
+      let key = Digests.sha256(string: ([d.family] + digests.map { $0.sha256 }).joined(separator: "|"))
       loaded.append(PreparedModel(
-        loaded: model, tokenizer: tokenizer, tokenizerKey: tokenizerDir.standardizedFileURL.path, journalKey: key,
+        loaded: model, tokenizer: tokenizer, tokenizerKey: tokenizerDir.standardizedFileURL.path, cacheKey: key,
+        settings: model.model.reportedSettings,
         info: ModelInfo(id: id, path: path.path, family: d.family, parameters: d.parameterCount, bound: d.bound.rawValue, checkpointFiles: digests)))
     }
 
@@ -127,7 +92,7 @@ public final class ZeroShotRunner {
             taskInfos.append(task.info)
           }
         }
-        let (entry, resumed) = try score(model: model, task: task, protocol: blockProtocol, journal: journal)
+        let (entry, resumed) = try score(model: model, task: task, protocol: blockProtocol, cache: cache)
         resumedTotal += resumed
         results.append(entry)
         progress.report(.finished(model: entry.model, task: entry.task, summary: "ppl \(entry.pplLabel) (\(entry.protocolName), \(entry.bound), \(entry.headline))"))
@@ -141,9 +106,12 @@ public final class ZeroShotRunner {
         startedAt: ISO8601DateFormatter().string(from: started),
         wallSeconds: Date().timeIntervalSince(started), seed: config.seed, threads: config.threads,
         protocolName: blockProtocol.name, split: config.split, limitBlocks: config.limitBlocks,
-        dataDirectory: config.dataDirectory.path, host: ProcessInfo.processInfo.hostName, resumedBlocks: resumedTotal),
+        dataDirectory: config.dataDirectory.path, host: ProcessInfo.processInfo.hostName, resumedBlocks: resumedTotal,
+        protocolSummary: blockProtocol.summary, shard: config.shard,
+        os: ProcessInfo.processInfo.operatingSystemVersionString, blas: BLAS.configuration),
       models: loaded.map(\.info), tasks: taskInfos, results: results)
-    return try ReportWriter.write(document, to: config.outputDirectory)
+    let comparison = baseline.map { Comparison.compare(current: document, baseline: $0, options: config.comparison) }
+    return try ReportWriter.write(document, comparison: comparison, to: config.outputDirectory)
   }
 
   // MARK: - Steps
@@ -152,40 +120,15 @@ public final class ZeroShotRunner {
     var loaded: LoadedModel
     var tokenizer: GPT2Tokenizer
     var tokenizerKey: String
-    var journalKey: String
+    /// The checkpoint's part of the block-cache key: family and checkpoint file digests.
+    var cacheKey: String
+    var settings: ScorerSettings
     var info: ModelInfo
   }
 
   private struct PreparedTask {
     var info: TaskInfo
     var blocks: TokenBlocks
-
-    /// Why a number over these blocks is not the split's perplexity (empty: it is).
-    var partialReasons: [String] {
-      var reasons: [String] = []
-      if info.blocksScored < info.blocksAvailable {
-        reasons.append("\(info.blocksScored) of \(info.blocksAvailable) blocks (--limit-blocks)")
-      }
-      if let expected = info.filesExpected, info.files.count < expected {
-        reasons.append("\(info.files.count) of \(expected) data files")
-      }
-      return reasons
-    }
-  }
-
-  private func validate(_ c: ZeroShotConfiguration) throws {
-    if c.modelPaths.isEmpty { throw HarnessError.invalidArgument("no model given: pass --model PATH") }
-    if c.taskNames.isEmpty { throw HarnessError.invalidArgument("no task given: pass --tasks ptb,wikitext2,lm1b") }
-    if let limit = c.limitBlocks, limit < 1 { throw HarnessError.invalidArgument("--limit-blocks must be at least 1, got \(limit)") }
-    if c.threads < 1 { throw HarnessError.invalidArgument("--threads must be at least 1, got \(c.threads)") }
-    if c.batchBlocks < 1 { throw HarnessError.invalidArgument("--batch-blocks must be at least 1, got \(c.batchBlocks)") }
-    var isDir: ObjCBool = false
-    guard FileManager.default.fileExists(atPath: c.dataDirectory.path, isDirectory: &isDir), isDir.boolValue else {
-      throw HarnessError.invalidArgument("--data-dir \(c.dataDirectory.path) is not a directory")
-    }
-    for path in c.modelPaths where !FileManager.default.fileExists(atPath: path.path) {
-      throw HarnessError.invalidArgument("--model \(path.path) does not exist")
-    }
   }
 
   /// Reads, detokenizes and tokenizes a split, appends EOS per example and cuts blocks per the protocol.
@@ -209,54 +152,55 @@ public final class ZeroShotRunner {
     return PreparedTask(info: info, blocks: blocks)
   }
 
-  /// Scores every block not already in the journal, in batches, journaling each result as it arrives.
+  /// Scores every block of this run (or shard) not already in the cache, in batches, caching each record as
+  /// it arrives; then builds the result from the records in block order.
   private func score(
-    model: PreparedModel, task: PreparedTask, protocol blockProtocol: BlockProtocol, journal: BlockJournal
+    model: PreparedModel, task: PreparedTask, protocol blockProtocol: BlockProtocol, cache: BlockCache
   ) throws -> (ResultEntry, resumed: Int) {
     let blocks = task.blocks
-    let length = blocks.blockLength
     let id = model.info.id
-    let blockSHA = (0..<blocks.count).map { Digests.sha256(int32LE: blocks.tokens[($0 * length)..<(($0 + 1) * length)]) }
-    var scored: [Int: (nll: Double, tokens: Int)] = [:]
-    for (i, sha) in blockSHA.enumerated() {
-      if let hit = journal.lookup(model: model.journalKey, protocolName: blockProtocol.name, block: sha) {
-        scored[i] = (hit.nll, hit.tokens)
-      }
+    let shard = configuration.shard
+    let selected = (0..<blocks.count).filter { shard?.contains(block: $0) ?? true }
+    if let shard, selected.isEmpty {
+      throw HarnessError.invalidArgument(
+        "shard \(shard.index)/\(shard.count) has no blocks of \(task.info.name) (\(blocks.count) blocks): use at most \(blocks.count) shards")
     }
-    let resumed = scored.count
+    let settings = model.settings.canonical + ";seed=\(configuration.seed)"
+    func key(_ i: Int) -> BlockCache.Key {
+      BlockCache.Key(
+        model: model.cacheKey, task: task.info.name, split: task.info.split, protocolName: blockProtocol.name,
+        settings: settings, block: i, tokensSHA256: Digests.sha256(int32LE: blocks.block(i)))
+    }
+    let keys = Dictionary(uniqueKeysWithValues: selected.map { ($0, key($0)) })
+    var records: [Int: BlockRecord] = [:]
+    for i in selected { records[i] = cache.lookup(keys[i]!) }
+    let resumed = records.count
     if resumed > 0 { progress.report(.resumed(model: id, task: task.info.name, blocks: resumed)) }
 
-    let pending = (0..<blocks.count).filter { scored[$0] == nil }
+    let pending = selected.filter { records[$0] == nil }
     let started = Date()
     var tokensDone = 0
     for batchStart in stride(from: 0, to: pending.count, by: configuration.batchBlocks) {
       let batch = Array(pending[batchStart..<min(batchStart + configuration.batchBlocks, pending.count)])
-      let inputs = batch.map { Array(blocks.tokens[($0 * length)..<(($0 + 1) * length)]) }
-      let scores = try model.loaded.model.score(blocks: inputs)
+      let scores = try model.loaded.model.score(blocks: batch.map { Array(blocks.block($0)) })
       for (i, s) in zip(batch, scores) {
-        let entry = BlockJournal.Entry(model: model.journalKey, protocolName: blockProtocol.name, block: blockSHA[i], nll: s.nllSum, tokens: s.scoredTokens)
-        try journal.record(entry)
-        scored[i] = (s.nllSum, s.scoredTokens)
+        // `extraNats` is a latent-variable bound's KL term (zero for exact models). A scorer that re-estimates its
+        // bound with fresh noise (LTM) fills `BlockRecord.fresh` here once `BlockScore` carries that estimate.
+        let record = BlockRecord(index: i, nll: s.nllSum, tokens: s.scoredTokens, kl: s.extraNats != 0 ? s.extraNats : nil)
+        try cache.record(record, for: keys[i]!)
+        records[i] = record
         tokensDone += s.scoredTokens
       }
       let elapsed = max(Date().timeIntervalSince(started), 1e-9)
-      progress.report(.scoring(model: id, task: task.info.name, done: scored.count, total: blocks.count, tokensPerSecond: Double(tokensDone) / elapsed))
+      progress.report(.scoring(model: id, task: task.info.name, done: records.count, total: selected.count, tokensPerSecond: Double(tokensDone) / elapsed))
     }
 
-    // Accumulate in block order so the sums do not depend on batching or on what was resumed.
-    var acc = PerplexityAccumulator()
-    for i in 0..<blocks.count {
-      let s = scored[i]!
-      try acc.add(blockNLL: s.nll, scoredTokens: s.tokens)
-    }
-    let summary = try acc.summary()
-    let headline = PerplexityAggregation(rawValue: blockProtocol.headline) ?? .tokenWeighted
-    let entry = ResultEntry(
+    let entry = try ResultEntry(
       model: id, task: task.info.name, split: task.info.split, protocolName: blockProtocol.name,
-      bound: model.loaded.model.descriptor.bound.rawValue, headline: headline.rawValue, ppl: summary.ppl(headline),
-      pplTokenWeighted: summary.pplTokenWeighted, pplBlockMean: summary.pplBlockMean, nllSum: summary.nllSum,
-      scoredTokens: summary.scoredTokens, blocks: summary.blocks, examples: task.info.examples,
-      partialReasons: task.partialReasons, wallSeconds: Date().timeIntervalSince(started))
+      bound: model.loaded.model.descriptor.bound.rawValue, headline: blockProtocol.headline,
+      examples: task.info.examples, partialReasons: task.info.partialReasons + (shard.map { [$0.partialReason] } ?? []),
+      wallSeconds: Date().timeIntervalSince(started), inferenceSteps: model.settings.inferenceSteps,
+      scorerSettings: model.settings.values, records: selected.map { records[$0]! }, keepBlocks: shard != nil)
     return (entry, resumed)
   }
 

@@ -1,108 +1,263 @@
 import Foundation
 import Mustache
 
-/// Renders `results.json` as one self-contained HTML page: inline CSS and an inline SVG chart, no scripts,
-/// no network. The template is compiled into the binary (not a resource bundle) so a copied `ltm-bench`
-/// binary still renders reports.
+/// Renders `results.json` as one self-contained HTML page: inline CSS and SVG, no scripts, no fonts, nothing
+/// from the network, with print styles. The templates are compiled into the binary (not a resource bundle) so a
+/// copied `ltm-bench` binary still renders reports.
 public enum HTMLReport {
-  public static func render(_ doc: ResultsDocument) throws -> String {
-    let template = try MustacheTemplate(string: HTMLReportTemplate.page)
-    return template.render(context(for: doc))
+  public static func render(_ doc: ResultsDocument, comparison: Comparison? = nil) throws -> String {
+    let library = try HTMLReportTemplate.library()
+    guard let html = library.render(context(for: doc, comparison: comparison), withTemplate: HTMLReportTemplate.pageName) else {
+      throw ReportError.invalid("the report template '\(HTMLReportTemplate.pageName)' is not registered")
+    }
+    return html
   }
 
-  /// The view model: every string already formatted, so the template stays logic-less.
-  static func context(for doc: ResultsDocument) -> [String: Any] {
-    let run = doc.run
-    let runRows: [[String: String]] = [
-      ["key": "tool", "value": "\(doc.tool.name) \(doc.tool.version)"],
-      ["key": "command", "value": doc.command],
-      ["key": "protocol", "value": run.protocolName],
-      ["key": "split", "value": run.split ?? "each task's default"],
-      ["key": "limit blocks", "value": run.limitBlocks.map(String.init) ?? "none (whole split)"],
-      ["key": "threads", "value": String(run.threads)],
-      ["key": "seed", "value": String(run.seed)],
-      ["key": "started", "value": run.startedAt],
-      ["key": "wall time", "value": String(format: "%.1f s", run.wallSeconds)],
-      ["key": "blocks resumed from journal", "value": String(run.resumedBlocks)],
-      ["key": "data dir", "value": run.dataDirectory],
-      ["key": "host", "value": run.host],
-    ]
-    let results: [[String: Any]] = doc.results.map { r in
-      [
-        "model": r.model, "task": r.task, "split": r.split, "protocol": r.protocolName, "bound": r.bound,
-        "ppl": r.pplLabel, "headline": r.headline,
-        "tokenWeighted": (r.bound == "upper" ? "≤ " : "") + formatPPL(r.pplTokenWeighted),
-        "blockMean": (r.bound == "upper" ? "≤ " : "") + formatPPL(r.pplBlockMean),
-        "blocks": String(r.blocks), "tokens": String(r.scoredTokens), "examples": String(r.examples),
-        "partial": !r.complete, "partialReasons": r.partialReasons.joined(separator: "; "),
-      ]
-    }
-    let models: [[String: Any]] = doc.models.map { m in
-      [
-        "id": m.id, "path": m.path, "family": m.family, "bound": m.bound,
-        "parameters": m.parameters.formatted(.number.grouping(.automatic)),
-        "files": m.checkpointFiles.map { ["path": $0.path, "sha256": $0.sha256, "bytes": String($0.bytes)] },
-      ]
-    }
-    let tasks: [[String: Any]] = doc.tasks.map { t in
-      [
-        "name": t.name, "split": t.split, "detokenizer": t.detokenizer, "examples": String(t.examples),
-        "tokens": String(t.tokens), "blocksAvailable": String(t.blocksAvailable),
-        "blocksScored": String(t.blocksScored), "blocksSHA256": t.blocksSHA256,
-        "files": t.files.map { ["path": $0.path, "sha256": $0.sha256, "bytes": String($0.bytes)] },
-      ]
-    }
+  /// The view model: every string already formatted, so the templates stay logic-less.
+  static func context(for doc: ResultsDocument, comparison: Comparison?) -> [String: Any] {
+    let view = ReportView(doc: doc, comparison: comparison)
+    let steps = view.stepsCharts()
+    let hasLTMBounds = doc.results.contains { $0.boundParts != nil || $0.freshBound != nil }
     return [
-      "title": "ltm-bench \(doc.command) — \(run.protocolName)",
-      "run": runRows,
-      "results": results,
+      "title": "ltm-bench \(doc.command): \(doc.run.protocolName) protocol",
+      "summary": view.summaryRows(),
+      "protocolName": doc.run.protocolName,
+      "protocolSummary": doc.run.protocolSummary ?? "",
       "hasPartial": doc.results.contains { !$0.complete },
       "hasUpper": doc.results.contains { $0.bound == "upper" },
-      "models": models,
-      "tasks": tasks,
-      "chart": BarChart(results: doc.results).svgContext(),
+      "hasLTMBounds": hasLTMBounds,
+      "isShard": doc.run.shard != nil,
+      "hasDelta": comparison != nil,
+      "shardNote": doc.run.shard.map { "This file is shard \($0.index)/\($0.count) (0-based) of a run: every number covers only this shard's blocks. Combine the shards with ltm-bench merge." } ?? "",
+      "matrix": view.matrix(),
+      "charts": view.barCharts(),
+      "stepsCharts": steps,
+      "hasStepsCharts": !steps.isEmpty,
+      "details": view.details(),
+      "baseline": comparison.map(view.baselineSection) ?? false,
+      "models": view.models(),
+      "dataTasks": view.dataTasks(),
+      "schemaVersion": String(doc.schemaVersion),
     ]
   }
 }
 
-/// Grouped horizontal bars: one group per task, one bar per model, each group scaled to its own maximum on a
-/// log axis (perplexities of different tasks differ by orders of magnitude; within a task the order matters).
-struct BarChart {
-  let results: [ResultEntry]
-  let width = 760.0
-  let labelWidth = 200.0
-  let barHeight = 18.0
-  let gap = 4.0
-  let groupGap = 22.0
+/// Builds the report's sections from one document (and its comparison against a baseline).
+private struct ReportView {
+  let doc: ResultsDocument
+  let comparison: Comparison?
 
-  func svgContext() -> [String: Any] {
-    let byTask = Dictionary(grouping: results, by: \.task)
-    let taskOrder = results.map(\.task).reduce(into: [String]()) { if !$0.contains($1) { $0.append($1) } }
-    var y = 10.0
-    var bars: [[String: String]] = []
-    var headings: [[String: String]] = []
-    let palette = ["#3b6ea8", "#d9822b", "#3f8f4f", "#a23b72", "#6b5b95", "#8c6d31"]
-    let modelOrder = results.map(\.model).reduce(into: [String]()) { if !$0.contains($1) { $0.append($1) } }
-    for task in taskOrder {
-      let rows = byTask[task] ?? []
-      headings.append(["x": "0", "y": fmt(y + 12), "text": task])
-      y += 18
-      let maxLog = rows.map { log10(max($0.ppl, 1.0001)) }.max() ?? 1
-      for r in rows {
-        let frac = log10(max(r.ppl, 1.0001)) / max(maxLog, 1e-9)
-        let w = max(2.0, frac * (width - labelWidth - 110))
-        let color = palette[(modelOrder.firstIndex(of: r.model) ?? 0) % palette.count]
-        bars.append([
-          "labelX": fmt(labelWidth - 6), "textY": fmt(y + barHeight - 5), "label": r.model,
-          "x": fmt(labelWidth), "y": fmt(y), "w": fmt(w), "h": fmt(barHeight), "color": color,
-          "valueX": fmt(labelWidth + w + 6), "value": r.pplLabel + (r.complete ? "" : " (partial)"),
-        ])
-        y += barHeight + gap
-      }
-      y += groupGap
-    }
-    return ["width": fmt(width), "height": fmt(y), "bars": bars, "headings": headings]
+  /// Tasks and (model, settings) rows in order of first appearance.
+  var taskOrder: [String] { ordered(doc.results.map(\.task)) }
+  var modelOrder: [String] { ordered(doc.results.map(\.model)) }
+
+  /// "ltm-small · steps 16": the model, its steps, and its scorer settings only where one model has several.
+  func variant(_ r: ResultEntry) -> String {
+    let settingsVary = Set(doc.results.filter { $0.model == r.model }.map(\.scorerSettingsLabel)).count > 1
+    let parts = (r.inferenceSteps.map { ["steps \($0)"] } ?? []) + (settingsVary ? [r.scorerSettingsLabel] : [])
+    return parts.joined(separator: ", ")
   }
 
-  private func fmt(_ v: Double) -> String { String(format: "%.1f", v) }
+  func label(_ r: ResultEntry) -> String {
+    let v = variant(r)
+    return v.isEmpty ? r.model : "\(r.model) · \(v)"
+  }
+
+  func summaryRows() -> [[String: String]] {
+    let run = doc.run
+    var rows: [[String: String]] = [
+      ["key": "protocol", "value": run.protocolName],
+      ["key": "split", "value": run.split ?? "each task's default"],
+      ["key": "blocks", "value": run.limitBlocks.map { "first \($0) per task (--limit-blocks)" } ?? "whole split"],
+      ["key": "seed", "value": String(run.seed)],
+      ["key": "threads", "value": String(run.threads)],
+      ["key": "wall time", "value": String(format: "%.1f s", run.wallSeconds)],
+      ["key": "started", "value": run.startedAt],
+      ["key": "host", "value": run.host],
+      ["key": "versions", "value": (["\(doc.tool.name) \(doc.tool.version)"] + [run.os, run.blas].compactMap { $0 }).joined(separator: "; ")],
+      ["key": "data dir", "value": run.dataDirectory],
+      ["key": "blocks from the cache", "value": String(run.resumedBlocks)],
+    ]
+    if let shard = run.shard { rows.append(["key": "shard", "value": "\(shard.index)/\(shard.count) (0-based)"]) }
+    if let merged = run.mergedShards { rows.append(["key": "merged from", "value": "\(merged) shards"]) }
+    return rows
+  }
+
+  /// The comparison row of result `index` for the headline metric, formatted as a delta cell.
+  func delta(_ index: Int) -> [String: String]? {
+    guard let comparison, let row = comparison.row(currentIndex: index, metric: ComparisonMetric.ppl.name) else { return nil }
+    let change = row.relative
+    let word: String
+    let cls: String
+    switch row.verdict {
+    case .within: (word, cls) = ("within tolerance", "same")
+    case .improved: (word, cls) = (comparison.fails(row) ? "better (fails: any change)" : "better", comparison.fails(row) ? "changed" : "better")
+    case .regressed: (word, cls) = ("worse", "worse")
+    }
+    let arrow = change > 0 ? "▲" : change < 0 ? "▼" : "="
+    return [
+      "text": "\(arrow) \(ComparisonFormatter.percent(change)) \(word)", "class": cls,
+      "baselineValue": row.baseline.isFinite ? "baseline \(row.isPerplexity && row.bound == "upper" ? "≤ " : "")\(formatPPL(row.baseline))" : "",
+    ]
+  }
+
+  func matrix() -> [String: Any] {
+    var variants: [(model: String, settings: String)] = []
+    for r in doc.results where !variants.contains(where: { $0 == (r.model, variant(r)) }) {
+      variants.append((r.model, variant(r)))
+    }
+    let tasks = taskOrder
+    let rows: [[String: Any]] = variants.map { v in
+      let cells: [[String: Any]] = tasks.map { task in
+        guard let i = doc.results.firstIndex(where: { $0.model == v.model && variant($0) == v.settings && $0.task == task }) else {
+          return ["present": false]
+        }
+        let r = doc.results[i]
+        var cell: [String: Any] = [
+          "present": true, "sign": r.bound == "upper" ? "≤" : "=", "boundTitle": r.bound == "upper" ? "upper bound" : "exact",
+          "value": formatPPL(r.ppl), "partial": !r.complete, "partialReasons": r.partialReasons.joined(separator: "; "),
+        ]
+        if let d = delta(i) { cell["delta"] = d }
+        return cell
+      }
+      return ["model": v.model, "settings": v.settings, "hasSettings": !v.settings.isEmpty, "cells": cells]
+    }
+    return ["tasks": tasks.map { ["name": $0] }, "rows": rows]
+  }
+
+  func barCharts() -> [[String: Any]] {
+    taskOrder.map { task in
+      let indices = doc.results.indices.filter { doc.results[$0].task == task }
+      let bars = indices.map { i -> BarChart.Bar in
+        let r = doc.results[i]
+        return BarChart.Bar(
+          label: label(r), value: r.ppl, valueLabel: r.pplLabel + (r.complete ? "" : " (partial)"),
+          colorIndex: modelOrder.firstIndex(of: r.model) ?? 0,
+          baseline: comparison?.row(currentIndex: i, metric: ComparisonMetric.ppl.name)?.baseline)
+      }
+      let split = ordered(indices.map { doc.results[$0].split }).joined(separator: ", ")
+      return ["task": task, "split": split, "chart": BarChart(bars: bars).context()]
+    }
+  }
+
+  /// One chart per task where some model has results at two or more inference-step counts.
+  func stepsCharts() -> [[String: Any]] {
+    taskOrder.compactMap { task -> [String: Any]? in
+      let rows = doc.results.filter { $0.task == task && $0.inferenceSteps != nil }
+      var groups: [(key: String, rows: [ResultEntry])] = []
+      for r in rows {
+        let key = r.model + "|" + r.scorerSettingsLabel
+        if let g = groups.firstIndex(where: { $0.key == key }) { groups[g].rows.append(r) } else { groups.append((key, [r])) }
+      }
+      let series = groups.compactMap { g -> StepsChart.Series? in
+        var byStep: [Int: ResultEntry] = [:]
+        for r in g.rows where byStep[r.inferenceSteps!] == nil { byStep[r.inferenceSteps!] = r }
+        guard byStep.count >= 2 else { return nil }
+        let sorted = byStep.sorted { $0.key < $1.key }
+        let first = g.rows[0]
+        let settingsVary = Set(doc.results.filter { $0.model == first.model }.map(\.scorerSettingsLabel)).count > 1
+        return StepsChart.Series(
+          label: settingsVary ? "\(first.model) (\(first.scorerSettingsLabel))" : first.model,
+          colorIndex: modelOrder.firstIndex(of: first.model) ?? 0,
+          points: sorted.map { ($0.key, $0.value.ppl) },
+          fresh: sorted.allSatisfy { $0.value.freshBound != nil } ? sorted.map { ($0.key, $0.value.freshBound!.ppl) } : [])
+      }
+      guard !series.isEmpty else { return nil }
+      return ["task": task, "chart": StepsChart(series: series).context(), "hasFresh": series.contains { !$0.fresh.isEmpty }]
+    }
+  }
+
+  func details() -> [[String: Any]] {
+    taskOrder.map { task in
+      let rows: [[String: Any]] = doc.results.indices.filter { doc.results[$0].task == task }.map { i in
+        let r = doc.results[i]
+        let sign = r.boundSign
+        var row: [String: Any] = [
+          "model": r.model, "settings": r.settingsLabel, "hasSettings": !r.settingsLabel.isEmpty,
+          "boundText": r.bound == "upper" ? "upper bound" : "exact",
+          "headline": r.headline, "ppl": r.pplLabel,
+          "tokenWeighted": sign + formatPPL(r.pplTokenWeighted), "blockMean": sign + formatPPL(r.pplBlockMean),
+          "blocks": String(r.blocks), "tokens": r.scoredTokens.formatted(.number.grouping(.automatic)),
+          "nllPerToken": String(format: "%.4f", r.nllSum / Double(max(r.scoredTokens, 1))),
+          "wall": String(format: "%.1f s", r.wallSeconds),
+          "partial": !r.complete, "partialReasons": r.partialReasons.joined(separator: "; "),
+        ]
+        if let p = r.boundParts {
+          let tokens = Double(max(r.scoredTokens, 1))
+          let total = p.nllSum + p.klSum
+          row["parts"] = [
+            "nll": String(format: "%.4f", p.nllSum / tokens), "kl": String(format: "%.4f", p.klSum / tokens),
+            "klShare": total > 0 ? String(format: "%.1f%%", 100 * p.klSum / total) : "–",
+          ]
+        }
+        if let f = r.freshBound {
+          row["fresh"] = [
+            "ppl": "≤ " + formatPPL(f.ppl), "tokenWeighted": "≤ " + formatPPL(f.pplTokenWeighted),
+            "blockMean": "≤ " + formatPPL(f.pplBlockMean), "samples": String(f.samples),
+            "stderr": String(format: "%.2g", f.stderrNLLPerToken),
+            "relative": String(format: "%.2g%%", 100 * (exp(f.stderrNLLPerToken) - 1)),
+          ]
+        }
+        if let d = delta(i) { row["delta"] = d }
+        return row
+      }
+      let split = ordered(doc.results.filter { $0.task == task }.map(\.split)).joined(separator: ", ")
+      return ["task": task, "split": split, "rows": rows, "hasParts": rows.contains { $0["parts"] != nil || $0["fresh"] != nil }]
+    }
+  }
+
+  func baselineSection(_ c: Comparison) -> [String: Any] {
+    let rows: [[String: Any]] = c.rows.map { r in
+      let sign = r.isPerplexity && r.bound == "upper" ? "≤ " : ""
+      let cls: String
+      switch r.verdict {
+      case .within: cls = "same"
+      case .improved: cls = c.fails(r) ? "changed" : "better"
+      case .regressed: cls = "worse"
+      }
+      return [
+        "model": r.model, "task": r.task, "settings": r.inferenceSteps.map { "steps \($0)" } ?? "",
+        "hasSettings": r.inferenceSteps != nil, "metric": r.metric,
+        "direction": r.direction.rawValue, "baseline": sign + ComparisonFormatter.value(r.baseline),
+        "current": sign + ComparisonFormatter.value(r.current), "delta": String(format: "%+.6g", r.delta),
+        "relative": ComparisonFormatter.percent(r.relative),
+        "tolerance": "\(String(format: "%g", r.tolerance)) (\(r.toleranceSource.rawValue))",
+        "verdict": ComparisonFormatter.verdict(r, c), "class": cls,
+      ]
+    }
+    return [
+      "passed": c.passed, "summary": c.summary, "rows": rows, "problems": c.problems.map { ["message": $0.message] },
+      "hasProblems": !c.problems.isEmpty,
+      "unmatched": c.unmatched.joined(separator: ", "), "hasUnmatched": !c.unmatched.isEmpty,
+      "failOn": c.failOn == .change ? "any change" : "a regression",
+    ]
+  }
+
+  func models() -> [[String: Any]] {
+    doc.models.map { m in
+      [
+        "id": m.id, "path": m.path, "family": m.family, "bound": m.bound,
+        "parameters": m.parameters.formatted(.number.grouping(.automatic)),
+        "files": m.checkpointFiles.map { ["path": $0.path, "sha256": $0.sha256, "bytes": $0.bytes.formatted(.number.grouping(.automatic))] },
+      ]
+    }
+  }
+
+  func dataTasks() -> [[String: Any]] {
+    doc.tasks.map { t in
+      [
+        "name": t.name, "split": t.split, "detokenizer": t.detokenizer, "examples": String(t.examples),
+        "tokens": String(t.tokens), "blocksAvailable": String(t.blocksAvailable),
+        "blocksScored": String(t.blocksScored), "blocksSHA256": t.blocksSHA256,
+        "filesNote": t.filesExpected.map { "\(t.files.count) of \($0) files" } ?? "",
+        "hasFilesNote": t.filesExpected.map { t.files.count < $0 } ?? false,
+        "files": t.files.map { ["path": $0.path, "sha256": $0.sha256, "bytes": $0.bytes.formatted(.number.grouping(.automatic))] },
+      ]
+    }
+  }
+}
+
+/// The distinct values in order of first appearance.
+func ordered(_ values: [String]) -> [String] {
+  values.reduce(into: [String]()) { if !$0.contains($1) { $0.append($1) } }
 }

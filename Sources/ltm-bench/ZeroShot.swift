@@ -12,7 +12,9 @@ struct ZeroShot: ParsableCommand {
       Protocols: `ltm` (LTM paper: EOS after every example, no BOS, 1024-token blocks, headline = mean of
       per-block PPL) and `mdlm` (MDLM paper: blocks [EOS]+1022+[EOS], headline = token-weighted PPL). Both
       aggregations are always reported. Results go to OUTPUT-DIR/results.json and OUTPUT-DIR/report.html;
-      scored blocks are journaled in OUTPUT-DIR/journal.jsonl so an interrupted run resumes where it stopped.
+      every scored block is cached in OUTPUT-DIR/block-cache.jsonl, so an interrupted or extended run recomputes
+      nothing it already has. With --baseline FILE the run is compared against FILE: the report shows the
+      deltas, and a regression exits 1 after the reports are written.
       """)
 
   @Option(name: .customLong("model"), help: "A checkpoint directory or file (repeat for several models).")
@@ -36,10 +38,10 @@ struct ZeroShot: ParsableCommand {
   @Option(help: "Threads for OpenBLAS and tokenization.")
   var threads: Int = 1
 
-  @Option(help: "Blocks per forward pass.")
+  @Option(help: "Blocks per forward pass. With 1 (the default) a block's NLL does not depend on the blocks batched with it, so shards and cached blocks reproduce a run bit for bit.")
   var batchBlocks: Int = 1
 
-  @Option(help: "Where results.json, report.html and the resume journal go.")
+  @Option(help: "Where results.json, report.html and the block cache (block-cache.jsonl) go.")
   var outputDir: String = "reports/zero-shot"
 
   @Option(help: "Tokenizer directory (vocab.json+merges.txt, encoder.json+vocab.bpe or *.tiktoken); default: the model's directory.")
@@ -51,24 +53,41 @@ struct ZeroShot: ParsableCommand {
   @Option(help: "Seed for stochastic scorers (recorded in the report).")
   var seed: UInt64 = 0
 
-  @Flag(help: "Ignore blocks journaled by an earlier run in the same output directory and score everything again.")
-  var noResume = false
+  @Flag(
+    name: [.customLong("no-cache"), .customLong("no-resume")],
+    help: "Ignore (and discard) the block cache of an earlier run in the same output directory and score everything again. --no-resume is the old name.")
+  var noCache = false
+
+  @Option(help: "Score only shard i of n (0-based: blocks i, i+n, i+2n, …) and keep per-block scores for `ltm-bench merge`.")
+  var shard: String?
+
+  @Option(help: "Compare the results against this baseline file; the report shows the deltas and a regression exits 1.")
+  var baseline: String?
+
+  @OptionGroup(title: "Comparison (with --baseline)") var compare: CompareArguments
 
   func run() throws {
     let taskNames = tasks.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
     let tasksDirectory = try tasksDir.map { URL(fileURLWithPath: $0) } ?? DefaultPaths.tasksDirectory()
-    let config = ZeroShotConfiguration(
-      modelPaths: models.map { URL(fileURLWithPath: $0) }, taskNames: taskNames,
-      dataDirectory: URL(fileURLWithPath: dataDir), split: split, protocolName: protocolName,
-      limitBlocks: limitBlocks, threads: threads, batchBlocks: batchBlocks,
-      outputDirectory: URL(fileURLWithPath: outputDir), tokenizerDirectory: tokenizer.map { URL(fileURLWithPath: $0) },
-      tasksDirectory: tasksDirectory, seed: seed, resume: !noResume)
     let reporter = StderrProgress()
-    let outputs = try CLIErrors.oneLine { try ZeroShotRunner(configuration: config, progress: reporter).run() }
+    let outputs = try CLIErrors.oneLine { () -> ZeroShotRunner.Outputs in
+      let config = ZeroShotConfiguration(
+        modelPaths: models.map { URL(fileURLWithPath: $0) }, taskNames: taskNames,
+        dataDirectory: URL(fileURLWithPath: dataDir), split: split, protocolName: protocolName,
+        limitBlocks: limitBlocks, threads: threads, batchBlocks: batchBlocks,
+        outputDirectory: URL(fileURLWithPath: outputDir), tokenizerDirectory: tokenizer.map { URL(fileURLWithPath: $0) },
+        tasksDirectory: tasksDirectory, seed: seed, useCache: !noCache, shard: try shard.map { try ShardInfo(parsing: $0) },
+        baseline: baseline.map { URL(fileURLWithPath: $0) }, comparison: try compare.options())
+      return try ZeroShotRunner(configuration: config, progress: reporter).run()
+    }
     reporter.finish()
     print(TextTable.render(outputs.document))
     print("")
     print("wrote \(outputs.resultsJSON.path)")
     print("wrote \(outputs.reportHTML.path)")
+    if let comparison = outputs.comparison, let baseline {
+      print("")
+      try compare.report(comparison, current: outputs.resultsJSON.path, baseline: baseline)
+    }
   }
 }

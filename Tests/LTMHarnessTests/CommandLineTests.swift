@@ -1,4 +1,5 @@
 import Foundation
+import LTMReports
 import LTMTestSupport
 import XCTest
 
@@ -52,6 +53,182 @@ final class CommandLineTests: XCTestCase {
       XCTAssertEqual(errorLines.count, 1, "\(args): \(r.stderr)")
       XCTAssertTrue(errorLines.first?.contains(needle) ?? false, "\(args): \(r.stderr)")
     }
+  }
+
+  private var model: String { get throws { try SharedData.file("fixtures/gpt2-tiny").path } }
+  private var data: String { get throws { try SharedData.file("data").path } }
+
+  /// Runs `zero-shot` on gpt2-tiny; `extra` adds options. Fails the test when it exits non-zero.
+  @discardableResult
+  private func zeroShot(_ out: String, tasks: String = "ptb", limit: Int = 2, _ extra: [String] = [], expect: Int32 = 0) throws -> (status: Int32, stdout: String, stderr: String) {
+    let r = try run(["zero-shot", "--model", try model, "--tasks", tasks, "--split", "test", "--data-dir", try data,
+                     "--limit-blocks", String(limit), "--output-dir", out] + extra)
+    XCTAssertEqual(r.status, expect, r.stderr)
+    return r
+  }
+
+  private func errorLines(_ stderr: String) -> [Substring] { stderr.split(separator: "\n").filter { $0.hasPrefix("error:") } }
+
+  /// Rewrites a results file through `edit` (to make a baseline disagree with a run).
+  private func edit(_ path: String, _ body: (inout ResultsDocument) -> Void) throws {
+    var doc = try ResultsDocument.load(from: URL(fileURLWithPath: path))
+    body(&doc)
+    try doc.jsonData().write(to: URL(fileURLWithPath: path))
+  }
+
+  func testCompareExitCodes() throws {
+    let out = tempDir()
+    try zeroShot(out, tasks: "ptb,wikitext2")
+    let current = out + "/results.json"
+    let baseline = tempDir() + "/baseline.json"
+    let made = try run(["baseline", current, "--tolerance", "1e-5", "--output", baseline])
+    XCTAssertEqual(made.status, 0, made.stderr)
+
+    let same = try run(["compare", current, baseline, "--metric", "all"])
+    XCTAssertEqual(same.status, 0, same.stdout + same.stderr)
+    XCTAssertTrue(same.stdout.contains("PASS: 6 compared"), same.stdout)
+    XCTAssertTrue(same.stderr.isEmpty, same.stderr)
+
+    // The baseline was 1% better on ptb: a regression, printed in the table, then one error line.
+    try edit(baseline) { $0.results[0].ppl *= 0.99 }
+    let regressed = try run(["compare", current, baseline])
+    XCTAssertEqual(regressed.status, 1)
+    XCTAssertTrue(regressed.stdout.contains("REGRESSED"), regressed.stdout)
+    XCTAssertTrue(regressed.stdout.contains("1e-05 (baseline default)"), regressed.stdout)
+    XCTAssertEqual(errorLines(regressed.stderr).count, 1, regressed.stderr)
+    XCTAssertTrue(regressed.stderr.contains("1 regressed"), regressed.stderr)
+    let markdown = try run(["compare", current, baseline, "--format", "markdown"])
+    XCTAssertEqual(markdown.status, 1)
+    XCTAssertTrue(markdown.stdout.hasPrefix("### ltm-bench compare: ❌ fail"), markdown.stdout)
+
+    // An entry the current run lacks.
+    try edit(baseline) { doc in
+      var extra = doc.results[0]
+      extra.task = "lm1b"
+      doc.results.append(extra)
+    }
+    let missing = try run(["compare", current, baseline])
+    XCTAssertEqual(missing.status, 1)
+    XCTAssertTrue(missing.stdout.contains("gpt2-tiny on lm1b: in the baseline but not in the current results"), missing.stdout)
+
+    // Another protocol: an error that says so, not a table of deltas.
+    try edit(baseline) { $0.run.protocolName = "mdlm" }
+    let otherProtocol = try run(["compare", current, baseline])
+    XCTAssertEqual(otherProtocol.status, 1)
+    XCTAssertTrue(otherProtocol.stdout.contains("protocol differs: current ltm, baseline mdlm"), otherProtocol.stdout)
+    XCTAssertFalse(otherProtocol.stdout.contains("REGRESSED"))
+
+    for (args, needle) in [
+      (["compare", current, "/nonexistent.json"], "/nonexistent.json"),
+      (["compare", current, current, "--metric", "bleu"], "bleu"),
+      (["compare", current, current, "--model-map", "x"], "--model-map"),
+      (["baseline", "/nonexistent.json", "--output", baseline], "/nonexistent.json"),
+    ] {
+      let r = try run(args)
+      XCTAssertEqual(r.status, 1, "\(args): \(r.stderr)")
+      XCTAssertEqual(errorLines(r.stderr).count, 1, "\(args): \(r.stderr)")
+      XCTAssertTrue(r.stderr.contains(needle), "\(args): \(r.stderr)")
+    }
+  }
+
+  /// `zero-shot --baseline`: the reports are written (with the deltas), then a regression exits 1.
+  func testZeroShotWithBaselineWritesReportsThenFails() throws {
+    let reference = tempDir()
+    try zeroShot(reference, limit: 1)
+    let baseline = reference + "/results.json"
+    let out = tempDir()
+    let pass = try zeroShot(out, limit: 1, ["--baseline", baseline, "--tolerance", "1e-6"])
+    XCTAssertTrue(pass.stdout.contains("PASS: 1 compared"), pass.stdout)
+
+    try edit(baseline) { $0.results[0].ppl /= 1.001 }
+    let fail = try zeroShot(out, limit: 1, ["--baseline", baseline, "--tolerance", "1e-6"], expect: 1)
+    XCTAssertTrue(fail.stdout.contains("wrote"), "the reports come first: \(fail.stdout)")
+    XCTAssertTrue(fail.stdout.contains("REGRESSED"), fail.stdout)
+    XCTAssertEqual(errorLines(fail.stderr).count, 1, fail.stderr)
+    let html = try String(contentsOfFile: out + "/report.html", encoding: .utf8)
+    XCTAssertTrue(html.contains("<section id=\"baseline\""), "the report shows the comparison")
+    XCTAssertTrue(html.contains("class=\"delta worse\""), "and the delta, coloured as worse")
+
+    let missingBaseline = try zeroShot(tempDir(), limit: 1, ["--baseline", "/nonexistent.json"], expect: 1)
+    XCTAssertTrue(errorLines(missingBaseline.stderr).first?.contains("/nonexistent.json") ?? false, missingBaseline.stderr)
+  }
+
+  /// Shards through the CLI, merged through the CLI, compared with zero tolerance against the unsharded run.
+  func testShardAndMergeCommands() throws {
+    let whole = tempDir()
+    try zeroShot(whole, tasks: "ptb,lm1b", limit: 3)
+    let shards = try (0..<2).map { i -> String in
+      let dir = tempDir()
+      try zeroShot(dir, tasks: "ptb,lm1b", limit: 3, ["--shard", "\(i)/2"])
+      return dir + "/results.json"
+    }
+    let merged = tempDir()
+    let m = try run(["merge"] + shards + ["--output-dir", merged])
+    XCTAssertEqual(m.status, 0, m.stderr)
+    XCTAssertTrue(FileManager.default.fileExists(atPath: merged + "/report.html"))
+    let c = try run(["compare", merged + "/results.json", whole + "/results.json", "--metric", "all", "--tolerance", "0", "--fail-on", "change"])
+    XCTAssertEqual(c.status, 0, c.stdout + c.stderr)
+
+    for (args, needle) in [
+      (["merge", shards[0]], "shard 1/2 missing"),
+      (["merge", whole + "/results.json"], "not a shard file"),
+      (["compare", shards[0], whole + "/results.json"], "merge the shards first"),
+    ] {
+      let r = try run(args)
+      XCTAssertEqual(r.status, 1, "\(args)")
+      XCTAssertTrue((r.stdout + r.stderr).contains(needle), "\(args): \(r.stdout) \(r.stderr)")
+      XCTAssertEqual(errorLines(r.stderr).count, 1, "\(args): \(r.stderr)")
+    }
+    for bad in ["2/2", "x", "1/0"] {
+      let r = try zeroShot(tempDir(), limit: 1, ["--shard", bad], expect: 1)
+      XCTAssertEqual(errorLines(r.stderr).count, 1, r.stderr)
+      XCTAssertTrue(r.stderr.contains("--shard"), r.stderr)
+    }
+  }
+
+  /// A real `zero-shot` process killed (SIGKILL) after some blocks are cached, then started again: the second
+  /// run scores only the missing blocks, and its numbers equal an uninterrupted run's exactly.
+  func testKilledRunResumesWithoutRecomputing() throws {
+    let out = tempDir()
+    let blocks = 20
+    let args = ["zero-shot", "--model", try model, "--tasks", "ptb", "--split", "validation", "--data-dir", try data,
+                "--limit-blocks", String(blocks), "--batch-blocks", "1", "--threads", "1", "--output-dir", out]
+    let cache = out + "/block-cache.jsonl"
+    func cachedLines() -> Int {
+      guard let d = FileManager.default.contents(atPath: cache) else { return 0 }
+      return d.reduce(0) { $0 + ($1 == UInt8(ascii: "\n") ? 1 : 0) }
+    }
+    let p = Process()
+    p.executableURL = binary
+    p.arguments = args
+    p.standardOutput = FileHandle.nullDevice
+    p.standardError = FileHandle.nullDevice
+    try p.run()
+    let deadline = Date().addingTimeInterval(120)
+    while cachedLines() < 3 && p.isRunning && Date() < deadline { usleep(2000) }
+    XCTAssertTrue(p.isRunning, "the run finished (or died) before it could be killed halfway")
+    kill(p.processIdentifier, SIGKILL)
+    p.waitUntilExit()
+    XCTAssertEqual(p.terminationReason, .uncaughtSignal)
+    let done = cachedLines()
+    XCTAssertGreaterThanOrEqual(done, 3)
+    XCTAssertLessThan(done, blocks, "killed halfway, not at the end")
+    XCTAssertFalse(FileManager.default.fileExists(atPath: out + "/results.json"), "a killed run writes no results")
+
+    let resumed = try run(args)
+    XCTAssertEqual(resumed.status, 0, resumed.stderr)
+    let second = try ResultsDocument.load(from: URL(fileURLWithPath: out + "/results.json"))
+    XCTAssertEqual(second.run.resumedBlocks, done, "every block finished before the kill is reused, none recomputed")
+    XCTAssertEqual(cachedLines(), blocks, "the rerun scored (and cached) only the missing blocks")
+
+    let fresh = tempDir()
+    let uninterrupted = try run(Array(args.dropLast()) + [fresh, "--no-cache"])
+    XCTAssertEqual(uninterrupted.status, 0, uninterrupted.stderr)
+    let reference = try ResultsDocument.load(from: URL(fileURLWithPath: fresh + "/results.json"))
+    var (a, b) = (second.results[0], reference.results[0])
+    (a.wallSeconds, b.wallSeconds) = (0, 0)
+    XCTAssertEqual(a, b, "resumed \(a.ppl) vs uninterrupted \(b.ppl)")
+    XCTAssertEqual(a.blocks, blocks)
   }
 
   func testZeroShotWritesBothReports() throws {

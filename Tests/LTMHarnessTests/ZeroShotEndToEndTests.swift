@@ -41,18 +41,27 @@ final class ZeroShotEndToEndTests: XCTestCase {
     }
   }
 
-  /// An interrupted run resumes from the journal and gives bit-identical numbers.
-  func testResumeReusesJournaledBlocks() throws {
+  /// An extended run (`--limit-blocks` raised) takes every block it already has from the cache and gives
+  /// bit-identical numbers; another protocol shares nothing with it.
+  func testExtendedRunReusesCachedBlocks() throws {
     let output = outputDirectory()
     let first = try ZeroShotRunner(configuration: configuration(protocolName: "ltm", limit: 2, output: output)).run()
     XCTAssertEqual(first.document.run.resumedBlocks, 0)
     let second = try ZeroShotRunner(configuration: configuration(protocolName: "ltm", limit: 3, output: output)).run()
     XCTAssertEqual(second.document.run.resumedBlocks, 2)
     var fresh = try configuration(protocolName: "ltm", limit: 3, output: outputDirectory())
-    fresh.resume = false
+    fresh.useCache = false
     let third = try ZeroShotRunner(configuration: fresh).run()
-    XCTAssertEqual(second.document.results[0].nllSum, third.document.results[0].nllSum)
-    XCTAssertEqual(second.document.results[0].ppl, third.document.results[0].ppl)
+    var a = second.document.results[0], b = third.document.results[0]
+    (a.wallSeconds, b.wallSeconds) = (0, 0)
+    XCTAssertEqual(a, b)
+    let again = try ZeroShotRunner(configuration: configuration(protocolName: "ltm", limit: 3, output: output)).run()
+    XCTAssertEqual(again.document.run.resumedBlocks, 3, "nothing left to score")
+    let otherProtocol = try ZeroShotRunner(configuration: configuration(protocolName: "mdlm", limit: 1, output: output)).run()
+    XCTAssertEqual(otherProtocol.document.run.resumedBlocks, 0, "the mdlm layout must not reuse ltm blocks")
+    XCTAssertEqual(again.document.results[0].scorerSettings, [:], "GPT-2 has no scorer settings")
+    XCTAssertNil(again.document.results[0].inferenceSteps)
+    XCTAssertNil(again.document.results[0].perBlock, "per-block scores are kept only in shard results")
   }
 
   func testBadInputsFailWithOneLineMessages() throws {

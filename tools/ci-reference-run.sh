@@ -1,0 +1,21 @@
+#!/usr/bin/env bash
+# The CI reference run: the small shared checkpoints on the first 2 blocks of every task (test splits: the shared
+# data has WikiText-2's test file only), one thread, one block per forward pass, no cache.
+# .ci/run compares it against baselines/ci-reference.json; tools/update-ci-baseline.sh rewrites that file from it.
+# Usage: tools/ci-reference-run.sh LTM_BENCH_BINARY OUTPUT_DIR [more zero-shot options, e.g. --baseline FILE]
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bin=$1
+out=$2
+shift 2
+shared=${LTM_BENCH_SHARED:-../shared}
+
+models=(
+  --model "$shared/fixtures/gpt2-tiny"
+  # LTM: once the LTM scorer is registered, add the LTM reference checkpoint on the next line and run
+  # tools/update-ci-baseline.sh, so its bound is enforced too:
+  #   --model "$shared/fixtures/ltm-gpt2vocab/ckpt.pt"
+)
+
+exec "$bin" zero-shot "${models[@]}" --tasks ptb,wikitext2,lm1b --split test --limit-blocks 2 \
+  --data-dir "$shared/data" --threads 1 --batch-blocks 1 --no-cache --output-dir "$out" "$@"
