@@ -12,9 +12,9 @@ shared=${LTM_BENCH_SHARED:-../shared}
 
 models=(
   --model "$shared/fixtures/gpt2-tiny"
-  # LTM: once the LTM scorer is registered, add the LTM reference checkpoint on the next line and run
-  # tools/update-ci-baseline.sh, so its bound is enforced too:
-  #   --model "$shared/fixtures/ltm-gpt2vocab/ckpt.pt"
+  # LTM: the authors' torch.save format, T and fast_lr from its config (6 steps, 0.34), official init seeded by
+  # --seed 0; both bounds (fitted ε and 8 fresh ε) are compared.
+  --model "$shared/fixtures/ltm-gpt2vocab/ckpt.pt"
 )
 
 exec "$bin" zero-shot "${models[@]}" --tasks ptb,wikitext2,lm1b --split test --limit-blocks 2 \

@@ -24,13 +24,17 @@ public struct ZeroShotConfiguration: Sendable {
   /// Compare the results against this baseline file and show the deltas in the report (`--baseline`).
   public var baseline: URL?
   public var comparison: ComparisonOptions
+  /// LTM posterior inference: steps (a sweep when several), fast lr, initialisation, fresh-ε samples.
+  public var latent: LatentInferenceOptions
 
   public init(
     modelPaths: [URL], taskNames: [String], dataDirectory: URL, split: String? = nil, protocolName: String = "ltm",
     limitBlocks: Int? = nil, threads: Int = 1, batchBlocks: Int = 1, outputDirectory: URL,
     tokenizerDirectory: URL? = nil, tasksDirectory: URL, seed: UInt64 = 0, useCache: Bool = true,
-    shard: ShardInfo? = nil, baseline: URL? = nil, comparison: ComparisonOptions = ComparisonOptions()
+    shard: ShardInfo? = nil, baseline: URL? = nil, comparison: ComparisonOptions = ComparisonOptions(),
+    latent: LatentInferenceOptions = LatentInferenceOptions()
   ) {
+    self.latent = latent
     self.modelPaths = modelPaths
     self.taskNames = taskNames
     self.dataDirectory = dataDirectory
@@ -65,6 +69,7 @@ public struct ZeroShotConfiguration: Sendable {
     if let shard, shard.count < 1 || !(0..<shard.count).contains(shard.index) {
       throw HarnessError.invalidArgument("--shard \(shard.index)/\(shard.count): i is 0-based and must be in 0...\(max(shard.count - 1, 0))")
     }
+    try latent.validate()
     if let t = comparison.tolerance, !(t >= 0) { throw HarnessError.invalidArgument("--tolerance must be at least 0, got \(t)") }
   }
 }

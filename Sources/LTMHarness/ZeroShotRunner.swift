@@ -70,8 +70,13 @@ public final class ZeroShotRunner {
       let key = Digests.sha256(string: ([d.family] + digests.map { $0.sha256 }).joined(separator: "|"))
       loaded.append(PreparedModel(
         loaded: model, tokenizer: tokenizer, tokenizerKey: tokenizerDir.standardizedFileURL.path, cacheKey: key,
-        settings: model.model.reportedSettings,
+        variants: try ScoringVariant.variants(for: model.model, options: config.latent, seed: config.seed),
         info: ModelInfo(id: id, path: path.path, family: d.family, parameters: d.parameterCount, bound: d.bound.rawValue, checkpointFiles: digests)))
+    }
+
+    if !config.latent.isDefault, !loaded.contains(where: { $0.loaded.model is LTMModel }) {
+      throw HarnessError.invalidArgument(
+        "--inference-steps, --fast-lr, --posterior-init and --elbo-samples apply to LTM checkpoints, and no --model is one")
     }
 
     var taskInfos: [TaskInfo] = []
@@ -92,10 +97,13 @@ public final class ZeroShotRunner {
             taskInfos.append(task.info)
           }
         }
-        let (entry, resumed) = try score(model: model, task: task, protocol: blockProtocol, cache: cache)
-        resumedTotal += resumed
-        results.append(entry)
-        progress.report(.finished(model: entry.model, task: entry.task, summary: "ppl \(entry.pplLabel) (\(entry.protocolName), \(entry.bound), \(entry.headline))"))
+        for variant in model.variants {
+          let (entry, resumed) = try score(model: model, variant: variant, task: task, protocol: blockProtocol, cache: cache)
+          resumedTotal += resumed
+          results.append(entry)
+          let steps = entry.inferenceSteps.map { ", T=\($0)" } ?? ""
+          progress.report(.finished(model: entry.model, task: entry.task, summary: "ppl \(entry.pplLabel) (\(entry.protocolName), \(entry.bound), \(entry.headline)\(steps))"))
+        }
       }
     }
 
@@ -122,7 +130,8 @@ public final class ZeroShotRunner {
     var tokenizerKey: String
     /// The checkpoint's part of the block-cache key: family and checkpoint file digests.
     var cacheKey: String
-    var settings: ScorerSettings
+    /// One per result row: GPT-2 has one, an LTM one per `--inference-steps` value.
+    var variants: [ScoringVariant]
     var info: ModelInfo
   }
 
@@ -155,7 +164,7 @@ public final class ZeroShotRunner {
   /// Scores every block of this run (or shard) not already in the cache, in batches, caching each record as
   /// it arrives; then builds the result from the records in block order.
   private func score(
-    model: PreparedModel, task: PreparedTask, protocol blockProtocol: BlockProtocol, cache: BlockCache
+    model: PreparedModel, variant: ScoringVariant, task: PreparedTask, protocol blockProtocol: BlockProtocol, cache: BlockCache
   ) throws -> (ResultEntry, resumed: Int) {
     let blocks = task.blocks
     let id = model.info.id
@@ -165,7 +174,7 @@ public final class ZeroShotRunner {
       throw HarnessError.invalidArgument(
         "shard \(shard.index)/\(shard.count) has no blocks of \(task.info.name) (\(blocks.count) blocks): use at most \(blocks.count) shards")
     }
-    let settings = model.settings.canonical + ";seed=\(configuration.seed)"
+    let settings = variant.settings.canonical + ";seed=\(configuration.seed)"
     func key(_ i: Int) -> BlockCache.Key {
       BlockCache.Key(
         model: model.cacheKey, task: task.info.name, split: task.info.split, protocolName: blockProtocol.name,
@@ -182,14 +191,10 @@ public final class ZeroShotRunner {
     var tokensDone = 0
     for batchStart in stride(from: 0, to: pending.count, by: configuration.batchBlocks) {
       let batch = Array(pending[batchStart..<min(batchStart + configuration.batchBlocks, pending.count)])
-      let scores = try model.loaded.model.score(blocks: batch.map { Array(blocks.block($0)) })
-      for (i, s) in zip(batch, scores) {
-        // `extraNats` is a latent-variable bound's KL term (zero for exact models). A scorer that re-estimates its
-        // bound with fresh noise (LTM) fills `BlockRecord.fresh` here once `BlockScore` carries that estimate.
-        let record = BlockRecord(index: i, nll: s.nllSum, tokens: s.scoredTokens, kl: s.extraNats != 0 ? s.extraNats : nil)
-        try cache.record(record, for: keys[i]!)
-        records[i] = record
-        tokensDone += s.scoredTokens
+      for record in try variant.score(batch.map { Array(blocks.block($0)) }, batch) {
+        try cache.record(record, for: keys[record.index]!)
+        records[record.index] = record
+        tokensDone += record.tokens
       }
       let elapsed = max(Date().timeIntervalSince(started), 1e-9)
       progress.report(.scoring(model: id, task: task.info.name, done: records.count, total: selected.count, tokensPerSecond: Double(tokensDone) / elapsed))
@@ -199,14 +204,18 @@ public final class ZeroShotRunner {
       model: id, task: task.info.name, split: task.info.split, protocolName: blockProtocol.name,
       bound: model.loaded.model.descriptor.bound.rawValue, headline: blockProtocol.headline,
       examples: task.info.examples, partialReasons: task.info.partialReasons + (shard.map { [$0.partialReason] } ?? []),
-      wallSeconds: Date().timeIntervalSince(started), inferenceSteps: model.settings.inferenceSteps,
-      scorerSettings: model.settings.values, records: selected.map { records[$0]! }, keepBlocks: shard != nil)
+      wallSeconds: Date().timeIntervalSince(started), inferenceSteps: variant.settings.inferenceSteps,
+      scorerSettings: variant.settings.values, records: selected.map { records[$0]! }, keepBlocks: shard != nil)
     return (entry, resumed)
   }
 
-  /// Table label for a model: its folder (or file) name, suffixed when two models share one.
+  /// Table label for a model: its folder name, or `folder/file` for a checkpoint file (`ltm-s/ckpt.pt`: the file
+  /// name alone says little), suffixed when two models share one.
   private func uniqueID(for path: URL, index: Int, taken: [String]) -> String {
-    let base = path.standardizedFileURL.lastPathComponent
+    let url = path.standardizedFileURL
+    var isDirectory: ObjCBool = false
+    FileManager.default.fileExists(atPath: url.path, isDirectory: &isDirectory)
+    let base = isDirectory.boolValue ? url.lastPathComponent : url.deletingLastPathComponent().lastPathComponent + "/" + url.lastPathComponent
     return taken.contains(base) ? "\(base)#\(index + 1)" : base
   }
 }

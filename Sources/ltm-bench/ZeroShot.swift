@@ -66,6 +66,33 @@ struct ZeroShot: ParsableCommand {
 
   @OptionGroup(title: "Comparison (with --baseline)") var compare: CompareArguments
 
+  @Option(help: ArgumentHelp(
+    "LTM: posterior-inference steps T, or a comma-separated sweep (0,4,16,64: one result row per T, plotted in the report); default: the checkpoint's num_steps.",
+    valueName: "T[,T…]"))
+  var inferenceSteps: String?
+
+  @Option(help: "LTM: fast-loop learning rate (cosine from it to a tenth over T steps); default: the checkpoint's fast_lr.")
+  var fastLr: Double?
+
+  @Option(help: "LTM: posterior start: official (μ0 = 0.01·N(0,1), log σ²0 = −5 + 0.1·N(0,1), one ε, seeded by --seed and the block index) or deterministic (μ0 = 0, log σ²0 = −5, ε = 0).")
+  var posteriorInit: String = "official"
+
+  @Option(help: "LTM: fresh ε samples for the bound that does not reuse the fitted ε, with its Monte Carlo standard error (0 skips it).")
+  var elboSamples: Int = 8
+
+  private func latentOptions() throws -> LatentInferenceOptions {
+    let initialization = try LatentInferenceOptions.initialization(named: posteriorInit)
+    let steps = try inferenceSteps.map { text in
+      try text.split(separator: ",", omittingEmptySubsequences: false).map { part -> Int in
+        guard let t = Int(part.trimmingCharacters(in: .whitespaces)) else {
+          throw HarnessError.invalidArgument("--inference-steps expects integers like 16 or 0,4,16,64, got '\(text)'")
+        }
+        return t
+      }
+    }
+    return LatentInferenceOptions(steps: steps, fastLearningRate: fastLr, initialization: initialization, freshSamples: elboSamples)
+  }
+
   func run() throws {
     let taskNames = tasks.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
     let tasksDirectory = try tasksDir.map { URL(fileURLWithPath: $0) } ?? DefaultPaths.tasksDirectory()
@@ -77,7 +104,8 @@ struct ZeroShot: ParsableCommand {
         limitBlocks: limitBlocks, threads: threads, batchBlocks: batchBlocks,
         outputDirectory: URL(fileURLWithPath: outputDir), tokenizerDirectory: tokenizer.map { URL(fileURLWithPath: $0) },
         tasksDirectory: tasksDirectory, seed: seed, useCache: !noCache, shard: try shard.map { try ShardInfo(parsing: $0) },
-        baseline: baseline.map { URL(fileURLWithPath: $0) }, comparison: try compare.options())
+        baseline: baseline.map { URL(fileURLWithPath: $0) }, comparison: try compare.options(),
+        latent: try latentOptions())
       return try ZeroShotRunner(configuration: config, progress: reporter).run()
     }
     reporter.finish()

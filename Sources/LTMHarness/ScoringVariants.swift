@@ -1,0 +1,88 @@
+import Foundation
+import LTMModels
+import LTMReports
+
+/// The settings an LTM run is scored under (`--inference-steps`, `--fast-lr`, `--posterior-init`,
+/// `--elbo-samples`); ignored by models without posterior inference (GPT-2).
+public struct LatentInferenceOptions: Sendable, Equatable {
+  /// T values to score; several make a sweep (one result row per T). nil: the checkpoint's `num_steps`.
+  public var steps: [Int]?
+  /// nil: the checkpoint's `fast_lr`.
+  public var fastLearningRate: Double?
+  public var initialization: LTMPosteriorInit
+  /// K fresh ε samples for the bound that does not reuse the fitted ε (0 skips it; 1 gives no standard error).
+  public var freshSamples: Int
+
+  public init(steps: [Int]? = nil, fastLearningRate: Double? = nil, initialization: LTMPosteriorInit = .official, freshSamples: Int = 8) {
+    self.steps = steps
+    self.fastLearningRate = fastLearningRate
+    self.initialization = initialization
+    self.freshSamples = freshSamples
+  }
+
+  /// Whether any LTM option was given (they are an error when no model has posterior inference: silently
+  /// ignoring `--inference-steps 64` on a GPT-2-only run would mislabel what was measured).
+  public var isDefault: Bool { self == LatentInferenceOptions() }
+
+  /// `official` or `deterministic` (`--posterior-init`).
+  public static func initialization(named name: String) throws -> LTMPosteriorInit {
+    guard let value = LTMPosteriorInit(rawValue: name) else {
+      throw HarnessError.invalidArgument(
+        "--posterior-init must be \(LTMPosteriorInit.allCases.map(\.rawValue).joined(separator: " or ")), got '\(name)'")
+    }
+    return value
+  }
+
+  func validate() throws {
+    if let steps {
+      guard !steps.isEmpty else { throw HarnessError.invalidArgument("--inference-steps needs at least one value") }
+      if let bad = steps.first(where: { $0 < 0 }) { throw HarnessError.invalidArgument("--inference-steps must be ≥ 0, got \(bad)") }
+      guard Set(steps).count == steps.count else { throw HarnessError.invalidArgument("--inference-steps lists a value twice: \(steps)") }
+    }
+    if let lr = fastLearningRate, !(lr > 0 && lr.isFinite) {
+      throw HarnessError.invalidArgument("--fast-lr must be a positive number, got \(lr)")
+    }
+    guard freshSamples == 0 || freshSamples >= 2 else {
+      throw HarnessError.invalidArgument("--elbo-samples must be 0 (skip) or at least 2 (one sample has no standard error), got \(freshSamples)")
+    }
+  }
+}
+
+/// One way of scoring a model: its settings (which label the result row and key the block cache) and the function
+/// that scores a batch of blocks. GPT-2 has one variant; an LTM has one per inference-step count of a sweep,
+/// because the cosine learning-rate schedule depends on T, so every T is its own fit (from the same μ0, σ0, ε).
+struct ScoringVariant {
+  var settings: ScorerSettings
+  /// Scores `blocks` (with their run-wide block indices, which seed stochastic scorers so a block's number does
+  /// not depend on batching, sharding or `--limit-blocks`) into cacheable records.
+  var score: (_ blocks: [[Int32]], _ indices: [Int]) throws -> [BlockRecord]
+
+  static func variants(for model: BlockScoringModel, options: LatentInferenceOptions, seed: UInt64) throws -> [ScoringVariant] {
+    guard let ltm = model as? LTMModel else {
+      return [ScoringVariant(settings: model.reportedSettings) { blocks, indices in
+        try zip(indices, model.score(blocks: blocks)).map { i, s in
+          BlockRecord(index: i, nll: s.nllSum, tokens: s.scoredTokens, kl: s.extraNats != 0 ? s.extraNats : nil)
+        }
+      }]
+    }
+    let steps: [Int?] = options.steps ?? [nil]
+    return try steps.map { t in
+      let o = try ltm.options(
+        steps: t, learningRate: options.fastLearningRate, initialization: options.initialization, seed: seed,
+        freshSamples: options.freshSamples)
+      let settings = ScorerSettings(inferenceSteps: o.steps, values: [
+        "fast_lr": String(o.learningRate), "posterior_init": o.initialization.rawValue,
+        "elbo_samples": String(o.freshSamples), "kl_weight": "1",
+      ])
+      return ScoringVariant(settings: settings) { blocks, indices in
+        try zip(indices, ltm.evaluate(blocks: blocks, blockIndices: indices, options: o)).map { i, p in
+          // The paper's bound: Σ CE at z = μ + σ·ε with the fitted ε, plus KL(q‖N(0, I)).
+          let fresh = p.fresh.map { f in
+            FreshBlockEstimate(nll: f.nllMean, kl: f.kl, samples: f.samples, variance: pow(f.nllStandardError ?? 0, 2))
+          }
+          return BlockRecord(index: i, nll: p.nelbo, tokens: p.scoredTokens, kl: p.kl, fresh: fresh)
+        }
+      }
+    }
+  }
+}
