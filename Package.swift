@@ -67,7 +67,7 @@ let package = Package(
       name: "LTMReportsTests",
       dependencies: ["LTMReports", "LTMTestSupport", .product(name: "ZIPFoundation", package: "ZIPFoundation")],
       exclude: ["Fixtures"]),
-    .testTarget(name: "LTMHarnessTests", dependencies: ["LTMHarness", "LTMReports", "LTMTestSupport"]),
+    .testTarget(name: "LTMHarnessTests", dependencies: ["LTMHarness", "LTMReports", "LTMModels", "LTMTestSupport"]),
   ],
   swiftLanguageModes: [.v5]
 )
