@@ -32,12 +32,19 @@ public struct BenchmarkReport: Codable, Sendable {
   public var sgemm: GEMM
   public var scoring: Scoring
   public var tokenizer: Tokenizing?
+  /// `bench --mauve` (Benchmarks+Generation.swift).
+  public var mauve: MauveTiming?
+  /// `bench --decode`: one entry per batch size.
+  public var decoding: [Decoding]?
 
-  public init(threads: Int, sgemm: GEMM, scoring: Scoring, tokenizer: Tokenizing?) {
+  public init(threads: Int, sgemm: GEMM, scoring: Scoring, tokenizer: Tokenizing?, mauve: MauveTiming? = nil,
+              decoding: [Decoding]? = nil) {
     self.threads = threads
     self.sgemm = sgemm
     self.scoring = scoring
     self.tokenizer = tokenizer
+    self.mauve = mauve
+    self.decoding = decoding
   }
 }
 

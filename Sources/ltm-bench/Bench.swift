@@ -25,6 +25,12 @@ struct Bench: ParsableCommand {
   @Option(help: "Tokenizer directory for the tokenizer benchmark.")
   var tokenizer: String?
 
+  @Flag(help: "Also time MAUVE on 5000 + 5000 random 1280-dimensional features (k = 500; several seconds).")
+  var mauve = false
+
+  @Flag(help: "Also time GPT-2-small-shape decoding with the KV cache at batch 1 and 8.")
+  var decode = false
+
   @Flag(help: "Print the report as JSON.")
   var json = false
 
@@ -47,7 +53,9 @@ struct Bench: ParsableCommand {
       if let text = tokenizerText, let dir = tokenizer {
         tok = try Benchmarks.tokenizer(file: URL(fileURLWithPath: text), tokenizerDirectory: URL(fileURLWithPath: dir))
       }
-      return BenchmarkReport(threads: threads, sgemm: gemm, scoring: scoring, tokenizer: tok)
+      let mauveTiming = mauve ? try Benchmarks.mauve() : nil
+      let decoding = decode ? try [1, 8].map { try Benchmarks.gpt2SmallDecoding(batch: $0) } : nil
+      return BenchmarkReport(threads: threads, sgemm: gemm, scoring: scoring, tokenizer: tok, mauve: mauveTiming, decoding: decoding)
     }
     if json {
       let enc = JSONEncoder()
@@ -62,6 +70,14 @@ struct Bench: ParsableCommand {
     print(String(format: "                        %.1f GFLOP/s = %.0f%% of sgemm", s.gflops, 100 * s.fractionOfSGEMM))
     if let t = report.tokenizer {
       print(String(format: "tokenizer               %.2f MB/s cold, %.2f MB/s warm  (%.2f MB, %d tokens)", t.coldMBPerSecond, t.warmMBPerSecond, t.megabytes, t.tokens))
+    }
+    if let m = report.mauve {
+      print(String(format: "mauve %d+%d×%d        %.2f s  (PCA %.2f s → %d dims, k-means k=%d %.2f s, iterations %@)", m.rowsPerSide, m.rowsPerSide, m.dims,
+                   m.totalSeconds, m.pcaSeconds, m.keptDims, m.clusters, m.kmeansSeconds, m.iterationsPerRestart.map(String.init).joined(separator: "/")))
+    }
+    for d in report.decoding ?? [] {
+      print(String(format: "gpt2-small decode b=%-2d  %.1f tokens/s  (prefill %d tokens %.3f s, %d new tokens per row)", d.batch, d.tokensPerSecond,
+                   d.promptTokens, d.prefillSeconds, d.newTokens))
     }
   }
 }

@@ -6,7 +6,7 @@ struct LTMBench: ParsableCommand {
     commandName: "ltm-bench",
     abstract: "Score LTM, GPT-2 and discrete-diffusion checkpoints under named, reproducible protocols.",
     version: LTMBenchVersionString.value,
-    subcommands: [ZeroShot.self, Bench.self])
+    subcommands: [ZeroShot.self, Bench.self, MauveCommand.self])
 }
 
 LTMBench.main()
