@@ -55,7 +55,12 @@ public struct SamplingSettings: Sendable, Equatable, Codable {
     }
     for i in 0..<n { probs[i] /= total }
     if let p = topP, p < 1 {
-      let candidates = (0..<n).filter { probs[$0] > 0 }.sorted { probs[$0] > probs[$1] || (probs[$0] == probs[$1] && $0 < $1) }
+      // Only tokens with π ≥ τ = (1 − p)/n can be in the nucleus: those below τ hold less than 1 − p in total, so the
+      // ones at or above it hold more than p and the walk ends among them. For a peaked distribution this leaves a
+      // handful of candidates to sort instead of the whole vocabulary.
+      let tau = (1 - p) / Double(n)
+      let candidates = (0..<n).filter { probs[$0] > 0 && probs[$0] >= tau }
+        .sorted { probs[$0] > probs[$1] || (probs[$0] == probs[$1] && $0 < $1) }
       var ahead = 0.0
       var kept = 0
       for i in candidates {
@@ -63,6 +68,7 @@ public struct SamplingSettings: Sendable, Equatable, Codable {
         ahead += probs[i]
         kept += 1
       }
+      for i in 0..<n where probs[i] < tau { probs[i] = 0 }
       for i in candidates[kept...] { probs[i] = 0 }
       let sum = candidates[..<kept].reduce(0.0) { $0 + probs[$1] }
       for i in candidates[..<kept] { probs[i] /= sum }

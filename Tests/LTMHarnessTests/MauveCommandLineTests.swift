@@ -5,26 +5,8 @@ import XCTest
 /// `ltm-bench mauve` end to end through the built binary: the fixture's scores and mauve.json, and bad feature files
 /// failing with exit 1 and exactly one `error:` line.
 final class MauveCommandLineTests: XCTestCase {
-  private var binary: URL {
-    var dir = Bundle(for: Self.self).bundleURL
-    while !FileManager.default.fileExists(atPath: dir.appendingPathComponent("ltm-bench").path) && dir.path != "/" {
-      dir = dir.deletingLastPathComponent()
-    }
-    return dir.appendingPathComponent("ltm-bench")
-  }
-
-  private func run(_ args: [String]) throws -> (status: Int32, stdout: String, stderr: String) {
-    let p = Process()
-    p.executableURL = binary
-    p.arguments = args
-    let out = Pipe(), err = Pipe()
-    p.standardOutput = out
-    p.standardError = err
-    try p.run()
-    let o = out.fileHandleForReading.readDataToEndOfFile()
-    let e = err.fileHandleForReading.readDataToEndOfFile()
-    p.waitUntilExit()
-    return (p.terminationStatus, String(decoding: o, as: UTF8.self), String(decoding: e, as: UTF8.self))
+  private func run(_ args: [String]) throws -> CommandLineRunner.Outcome {
+    try CommandLineRunner.run(args, besideBundleOf: Self.self)
   }
 
   private lazy var dir: URL = {
@@ -92,9 +74,8 @@ final class MauveCommandLineTests: XCTestCase {
     for (args, needle) in cases {
       let r = try run(["mauve"] + args)
       XCTAssertEqual(r.status, 1, "\(args): exit \(r.status), stderr: \(r.stderr)")
-      let errorLines = r.stderr.split(separator: "\n").filter { $0.hasPrefix("error:") }
-      XCTAssertEqual(errorLines.count, 1, "\(args): \(r.stderr)")
-      XCTAssertTrue(errorLines.first?.contains(needle) ?? false, "\(args): \(r.stderr)")
+      XCTAssertEqual(r.errorLines.count, 1, "\(args): \(r.stderr)")
+      XCTAssertTrue(r.errorLines.first?.contains(needle) ?? false, "\(args): \(r.stderr)")
     }
   }
 }
