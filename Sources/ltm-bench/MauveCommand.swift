@@ -40,6 +40,9 @@ struct MauveCommand: ParsableCommand {
   @Option(help: "k-means iterations per restart (at most; a restart stops at its fixed point).")
   var kmeansIterations: Int = 500
 
+  @Flag(help: "Run every k-means iteration (faiss ≤ 1.13) instead of stopping a restart at its fixed point; same result, slower.")
+  var allIterations = false
+
   @Option(help: "c in exp(-c·KL).")
   var scalingFactor: Double = 5
 
@@ -65,6 +68,7 @@ struct MauveCommand: ParsableCommand {
       settings.explainedVariance = explainedVariance
       settings.kmeansRestarts = kmeansRestarts
       settings.kmeansIterations = kmeansIterations
+      settings.stopAtFixedPoint = !allIterations
       settings.scalingFactor = scalingFactor
       settings.curvePoints = curvePoints
       let config = MauveConfiguration(

@@ -55,4 +55,19 @@ final class MauveParityTests: XCTestCase {
   func testDefaultSettings() throws { try check(run: "defaults") }
   func testTwentyFiveBucketsSeedOne() throws { try check(run: "k25_seed1") }
   func testSeedSeven() throws { try check(run: "seed7") }
+
+  /// The fixed-point stop (faiss ≥ 1.14) changes nothing: running all 500 iterations of every restart gives the same
+  /// histograms, and the restarts did stop early.
+  func testFixedPointStopEqualsAllIterations() throws {
+    let (p, q, _) = try fixture()
+    var settings = MauveSettings()
+    let early = try Mauve.compute(p: p, q: q, settings: settings)
+    settings.stopAtFixedPoint = false
+    let all = try Mauve.compute(p: p, q: q, settings: settings)
+    XCTAssertEqual(early.pHist, all.pHist)
+    XCTAssertEqual(early.qHist, all.qHist)
+    XCTAssertEqual(early.kmeansObjectives, all.kmeansObjectives)
+    XCTAssertEqual(all.kmeansIterations, [500, 500, 500, 500, 500])
+    XCTAssertTrue(early.kmeansIterations.allSatisfy { $0 < 100 }, "\(early.kmeansIterations)")
+  }
 }
