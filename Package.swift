@@ -8,6 +8,7 @@
 //   LTMModels      — the family-neutral scoring protocol, one file per model family, the model registry.
 //   LTMTasks       — task YAML specs, dataset readers, detokenizers, block protocols (ltm, mdlm).
 //   LTMMetrics     — perplexity aggregation (token-weighted, block-mean) and bound labelling.
+//   LTMMauve       — MAUVE from features, equal to mauve-text 0.4.0 (float64 LAPACK PCA, faiss-exact k-means).
 //   LTMReports     — results.json schema and the self-contained HTML report.
 //   LTMHarness     — orchestration (zero-shot runs, resume journal, benchmarks); never prints.
 //   ltm-bench      — thin command-line front end (swift-argument-parser).
@@ -41,18 +42,19 @@ let package = Package(
       dependencies: ["LTMTensor", "LTMCheckpoint", "LTMTokenizer"]),
     .target(name: "LTMTasks", dependencies: ["Yams"]),
     .target(name: "LTMMetrics"),
+    .target(name: "LTMMauve", dependencies: ["LTMTensor", "LTMCheckpoint", "CBLAS"]),
     .target(
       name: "LTMReports",
       dependencies: ["LTMMetrics", .product(name: "Mustache", package: "swift-mustache")]),
     .target(
       name: "LTMHarness",
       dependencies: [
-        "LTMTensor", "LTMCheckpoint", "LTMTokenizer", "LTMModels", "LTMTasks", "LTMMetrics", "LTMReports",
+        "LTMTensor", "LTMCheckpoint", "LTMTokenizer", "LTMModels", "LTMTasks", "LTMMetrics", "LTMReports", "LTMMauve",
         .product(name: "Crypto", package: "swift-crypto"),
       ]),
     .executableTarget(
       name: "ltm-bench",
-      dependencies: ["LTMHarness", .product(name: "ArgumentParser", package: "swift-argument-parser")]),
+      dependencies: ["LTMHarness", "LTMMauve", .product(name: "ArgumentParser", package: "swift-argument-parser")]),
 
     // Test support: locating ../shared, tolerance helpers. Not shipped in the product.
     .target(name: "LTMTestSupport"),
@@ -68,6 +70,7 @@ let package = Package(
       dependencies: ["LTMReports", "LTMTestSupport", .product(name: "ZIPFoundation", package: "ZIPFoundation")],
       exclude: ["Fixtures"]),
     .testTarget(name: "LTMHarnessTests", dependencies: ["LTMHarness", "LTMReports", "LTMModels", "LTMTestSupport"]),
+    .testTarget(name: "LTMMauveTests", dependencies: ["LTMMauve", "LTMCheckpoint", "LTMTestSupport"]),
   ],
   swiftLanguageModes: [.v5]
 )

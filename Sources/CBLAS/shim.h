@@ -8,3 +8,8 @@ int openblas_get_num_threads(void);
 #if defined(__x86_64__)
 #include <xmmintrin.h>
 #endif
+// LAPACK (Fortran symbols exported by OpenBLAS; there is no lapacke.h). Fortran passes every argument by reference
+// and appends one hidden length per CHARACTER argument; the lengths are declared so the call is ABI-exact.
+#include <stddef.h>
+void dsyevd_(const char *jobz, const char *uplo, const int *n, double *a, const int *lda, double *w, double *work,
+             const int *lwork, int *iwork, const int *liwork, int *info, size_t jobz_len, size_t uplo_len);

@@ -34,13 +34,20 @@ public struct BenchmarkReport: Codable, Sendable {
   public var tokenizer: Tokenizing?
   /// LTM fast-loop steps (forward + backward to z + AdamW) at the paper's LTM-S and LTM-M shapes (`--ltm`).
   public var ltmFastLoop: [LTMFastLoopBenchmark]?
+  /// `bench --mauve` (Benchmarks+Generation.swift).
+  public var mauve: MauveTiming?
+  /// `bench --decode`: one entry per batch size.
+  public var decoding: [Decoding]?
 
-  public init(threads: Int, sgemm: GEMM, scoring: Scoring, tokenizer: Tokenizing?, ltmFastLoop: [LTMFastLoopBenchmark]? = nil) {
+  public init(threads: Int, sgemm: GEMM, scoring: Scoring, tokenizer: Tokenizing?, ltmFastLoop: [LTMFastLoopBenchmark]? = nil,
+              mauve: MauveTiming? = nil, decoding: [Decoding]? = nil) {
     self.threads = threads
     self.sgemm = sgemm
     self.scoring = scoring
     self.tokenizer = tokenizer
     self.ltmFastLoop = ltmFastLoop
+    self.mauve = mauve
+    self.decoding = decoding
   }
 }
 

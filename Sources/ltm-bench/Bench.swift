@@ -28,6 +28,12 @@ struct Bench: ParsableCommand {
   @Flag(help: "Also time one LTM fast-loop step (forward + backward to z) at the LTM-S and LTM-M shapes (~1 min).")
   var ltm = false
 
+  @Flag(help: "Also time MAUVE on 5000 + 5000 random 1280-dimensional features (k = 500; several seconds).")
+  var mauve = false
+
+  @Flag(help: "Also time GPT-2-small-shape decoding with the KV cache at batch 1 and 8.")
+  var decode = false
+
   @Flag(help: "Print the report as JSON.")
   var json = false
 
@@ -51,7 +57,11 @@ struct Bench: ParsableCommand {
         tok = try Benchmarks.tokenizer(file: URL(fileURLWithPath: text), tokenizerDirectory: URL(fileURLWithPath: dir))
       }
       let fastLoop = ltm ? try Benchmarks.ltmFastLoop(blockLength: blockLength, blocksPerCall: batchBlocks, repeats: repeats) : nil
-      return BenchmarkReport(threads: threads, sgemm: gemm, scoring: scoring, tokenizer: tok, ltmFastLoop: fastLoop)
+      let mauveTiming = mauve ? try Benchmarks.mauve() : nil
+      let decoding = decode ? try [1, 8].map { try Benchmarks.gpt2SmallDecoding(batch: $0) } : nil
+      return BenchmarkReport(
+        threads: threads, sgemm: gemm, scoring: scoring, tokenizer: tok, ltmFastLoop: fastLoop, mauve: mauveTiming,
+        decoding: decoding)
     }
     if json {
       let enc = JSONEncoder()
@@ -72,6 +82,14 @@ struct Bench: ParsableCommand {
     }
     if let t = report.tokenizer {
       print(String(format: "tokenizer               %.2f MB/s cold, %.2f MB/s warm  (%.2f MB, %d tokens)", t.coldMBPerSecond, t.warmMBPerSecond, t.megabytes, t.tokens))
+    }
+    if let m = report.mauve {
+      print(String(format: "mauve %d+%d×%d        %.2f s  (PCA %.2f s → %d dims, k-means k=%d %.2f s, iterations %@)", m.rowsPerSide, m.rowsPerSide, m.dims,
+                   m.totalSeconds, m.pcaSeconds, m.keptDims, m.clusters, m.kmeansSeconds, m.iterationsPerRestart.map(String.init).joined(separator: "/")))
+    }
+    for d in report.decoding ?? [] {
+      print(String(format: "gpt2-small decode b=%-2d  %.1f tokens/s  (prefill %d tokens %.3f s, %d new tokens per row)", d.batch, d.tokensPerSecond,
+                   d.promptTokens, d.prefillSeconds, d.newTokens))
     }
   }
 }
