@@ -51,6 +51,7 @@ let package = Package(
       dependencies: [
         "LTMTensor", "LTMCheckpoint", "LTMTokenizer", "LTMModels", "LTMTasks", "LTMMetrics", "LTMReports", "LTMMauve",
         .product(name: "Crypto", package: "swift-crypto"),
+        .product(name: "Mustache", package: "swift-mustache"),
       ]),
     .executableTarget(
       name: "ltm-bench",

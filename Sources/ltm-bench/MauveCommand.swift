@@ -2,25 +2,89 @@ import ArgumentParser
 import Foundation
 import LTMHarness
 import LTMMauve
+import LTMModels
 
 /// `ltm-bench mauve`: MAUVE between two feature sets, equal to mauve-text 0.4.0 on float64 features.
 struct MauveCommand: ParsableCommand {
   static let configuration = CommandConfiguration(
     commandName: "mauve",
-    abstract: "MAUVE, MAUVE*, frontier integrals, histograms and divergence curve from two feature files.",
+    abstract: "MAUVE from two feature files, or end to end from generations of GPT-2 and LTM checkpoints.",
     discussion: """
       Features are safetensors (F32 or F64; FILE:TENSOR names the tensor when the file holds several) or .npy
       ('<f4'/'<f8', C order), one row per text. The pipeline is mauve-text 0.4.0's: rows stacked Q then P, L2
       normalisation, float64 PCA to --explained-variance, faiss k-means, histograms, the divergence curve.
       Pass float64 features to reproduce the reference exactly. With --output-dir the full result goes to
       DIR/mauve.json (docs/mauve-schema.md).
+
+      Generation mode (--model M [--model …] --prompts TASK|FILE.jsonl --featurizer CKPT): the SEDD/LTM protocol.
+      Each prompt text's first --prefix-tokens tokens are the prefix, the next --new-tokens the reference
+      continuation; every model writes --samples-per-prompt continuations (LTM: q(z|prefix) fitted with the fast
+      loop, then z = mu + sigma*eps); MAUVE of the continuations against the references, generative perplexity
+      under --scorer, entropy, distinct-n, repetition. Writes mauve.json, mauve.html, samples-N.jsonl.
       """)
 
   @Option(help: ArgumentHelp("Features of P (the human/reference side).", valueName: "FILE[:TENSOR]"))
-  var pFeatures: String
+  var pFeatures: String?
 
   @Option(help: ArgumentHelp("Features of Q (the model side).", valueName: "FILE[:TENSOR]"))
-  var qFeatures: String
+  var qFeatures: String?
+
+  @Option(name: .customLong("model"), help: ArgumentHelp("Generation mode: a GPT-2 or LTM checkpoint (repeatable).", valueName: "CKPT"))
+  var models: [String] = []
+
+  @Option(help: ArgumentHelp("Generation mode: a task name (with --data-dir) or a JSONL file.", valueName: "TASK|FILE.jsonl"))
+  var prompts: String?
+
+  @Option(help: "JSONL field holding the prompt text.")
+  var textField: String = "text"
+
+  @Option(help: "Data directory for a task's files.")
+  var dataDir: String?
+
+  @Option(help: "Task split (default: the task's default split).")
+  var split: String?
+
+  @Option(help: "Task definitions directory (default: tasks/ of the repository).")
+  var tasksDir: String?
+
+  @Option(help: "Prefix tokens each prompt conditions on.")
+  var prefixTokens: Int = 50
+
+  @Option(help: "Tokens generated per sample (and reference continuation length).")
+  var newTokens: Int = 50
+
+  @Option(help: "Generations per prompt.")
+  var samplesPerPrompt: Int = 5
+
+  @Option(help: "Use the first N texts long enough for prefix + continuation (default: all).")
+  var numPrompts: Int?
+
+  @Option(help: ArgumentHelp("GPT-2-family checkpoint whose features MAUVE compares (GPT-2 Large in real use).", valueName: "CKPT"))
+  var featurizer: String?
+
+  @Option(help: ArgumentHelp("GPT-2-family checkpoint for generative perplexity.", valueName: "CKPT"))
+  var scorer: String?
+
+  @Option(help: "Sampling: multinomial or greedy.")
+  var sampling: String = "multinomial"
+
+  @Option(help: "Sampling temperature.")
+  var temperature: Double = 1
+
+  @Option(help: "Top-k truncation (off by default).")
+  var topK: Int?
+
+  @Option(help: "Nucleus (top-p) truncation (off by default).")
+  var topP: Double?
+
+  @Option(help: "Generation seed (token draws; LTM fit start and eps).")
+  var generationSeed: UInt64 = 0
+
+  @Option(help: "LTM fast-loop steps on the prefix (default: the checkpoint's num_steps).")
+  var inferenceSteps: Int?
+
+  @Option(help: "LTM fast-loop learning rate (default: the checkpoint's fast_lr).")
+  var fastLr: Double?
 
   @Option(help: ArgumentHelp("k-means clusters, or auto = max(2, round(min(n_p, n_q)/10)).", valueName: "N|auto"))
   var numBuckets: String = "auto"
@@ -56,6 +120,10 @@ struct MauveCommand: ParsableCommand {
   var outputDir: String?
 
   func run() throws {
+    if !models.isEmpty || prompts != nil || featurizer != nil {
+      try runGeneration()
+      return
+    }
     let outputs = try CLIErrors.oneLine { () -> MauveRunner.Outputs in
       var settings = MauveSettings()
       if numBuckets.lowercased() != "auto" {
@@ -71,6 +139,9 @@ struct MauveCommand: ParsableCommand {
       settings.stopAtFixedPoint = !allIterations
       settings.scalingFactor = scalingFactor
       settings.curvePoints = curvePoints
+      guard let pFeatures, let qFeatures else {
+        throw HarnessError.invalidArgument("give --p-features and --q-features, or --model, --prompts and --featurizer")
+      }
       let config = MauveConfiguration(
         pFeatures: pFeatures, qFeatures: qFeatures, settings: settings, seedCount: seeds, threads: threads,
         outputDirectory: outputDir.map { URL(fileURLWithPath: $0) })
@@ -78,6 +149,79 @@ struct MauveCommand: ParsableCommand {
     }
     print(Self.table(outputs.document))
     if let url = outputs.json { print("wrote \(url.path)") }
+  }
+
+  func mauveSettings() throws -> MauveSettings {
+    var settings = MauveSettings()
+    if numBuckets.lowercased() != "auto" {
+      guard let k = Int(numBuckets), k >= 1 else {
+        throw HarnessError.invalidArgument("--num-buckets must be a positive integer or auto, not '\(numBuckets)'")
+      }
+      settings.numBuckets = k
+    }
+    settings.seed = seed
+    settings.explainedVariance = explainedVariance
+    settings.kmeansRestarts = kmeansRestarts
+    settings.kmeansIterations = kmeansIterations
+    settings.stopAtFixedPoint = !allIterations
+    settings.scalingFactor = scalingFactor
+    settings.curvePoints = curvePoints
+    return settings
+  }
+
+  func runGeneration() throws {
+    let outputs = try CLIErrors.oneLine { () -> MauveGenerationRunner.Outputs in
+      guard pFeatures == nil, qFeatures == nil else {
+        throw HarnessError.invalidArgument("--p-features/--q-features and --model are separate modes; give one")
+      }
+      guard !models.isEmpty else { throw HarnessError.invalidArgument("generation mode needs at least one --model") }
+      guard let prompts else { throw HarnessError.invalidArgument("generation mode needs --prompts TASK|FILE.jsonl") }
+      guard let featurizer else { throw HarnessError.invalidArgument("generation mode needs --featurizer CKPT") }
+      guard let method = SamplingSettings.Method(rawValue: sampling) else {
+        throw HarnessError.invalidArgument("--sampling must be multinomial or greedy, not '\(sampling)'")
+      }
+      var config = MauveGenerationConfiguration(models: models, prompts: prompts, featurizer: featurizer)
+      config.textField = textField
+      config.dataDirectory = dataDir.map { URL(fileURLWithPath: $0) }
+      config.split = split
+      if !prompts.hasSuffix(".jsonl") {
+        config.tasksDirectory = try tasksDir.map { URL(fileURLWithPath: $0) } ?? DefaultPaths.tasksDirectory()
+      }
+      config.prefixTokens = prefixTokens
+      config.newTokens = newTokens
+      config.samplesPerPrompt = samplesPerPrompt
+      config.numPrompts = numPrompts
+      config.scorer = scorer
+      config.sampling = SamplingSettings(method: method, temperature: temperature, topK: topK, topP: topP)
+      config.seed = generationSeed
+      config.ltmSteps = inferenceSteps
+      config.ltmLearningRate = fastLr
+      config.settings = try mauveSettings()
+      config.seedCount = seeds
+      config.threads = threads
+      config.outputDirectory = outputDir.map { URL(fileURLWithPath: $0) }
+      return try MauveGenerationRunner.run(config)
+    }
+    print(Self.generationTable(outputs.document))
+    for url in outputs.files { print("wrote \(url.path)") }
+  }
+
+  static func generationTable(_ d: MauveGenerationDocument) -> String {
+    let p = d.protocolSettings
+    var lines = [
+      "\(p.promptsUsed) prompts from \(p.prompts), \(p.prefixTokens) + \(p.newTokens) tokens, \(p.samplesPerPrompt) samples each",
+      pad("model", 28) + pad("MAUVE", 18) + pad("gen PPL tok/mean", 20) + pad("entropy", 9) + pad("d-1", 7) + pad("d-2", 7)
+        + pad("d-3", 7) + "rep",
+    ]
+    for r in d.results {
+      let s = r.seedSummary
+      let mauve = s.seeds.count > 1 ? String(format: "%.4f ± %.4f", s.mauve.mean, s.mauve.std) : String(format: "%.4f", r.scores.mauve)
+      let ppl = r.generativePerplexity.map { String(format: "%.2f / %.2f", $0.tokenWeighted, $0.meanOfSamples) } ?? "-"
+      lines.append(pad(r.label, 28) + pad(mauve, 18) + pad(ppl, 20) + pad(String(format: "%.3f", r.text.unigramEntropy), 9)
+        + pad(String(format: "%.3f", r.text.distinct1), 7) + pad(String(format: "%.3f", r.text.distinct2), 7)
+        + pad(String(format: "%.3f", r.text.distinct3), 7) + String(format: "%.3f", r.text.repetitionRate))
+    }
+    return lines.joined(separator: "\n")
   }
 
   static func table(_ d: MauveDocument) -> String {

@@ -1,0 +1,116 @@
+import Foundation
+import LTMTestSupport
+import XCTest
+@testable import LTMHarness
+
+/// `ltm-bench mauve` in generation mode end to end through the built binary: the tiny GPT-2 and the LTM fixture on
+/// WikiText-2 test prompts; every metric present and finite, every file written; bad inputs fail in one line.
+final class MauveGenerationTests: XCTestCase {
+  private func run(_ args: [String]) throws -> CommandLineRunner.Outcome {
+    try CommandLineRunner.run(args, besideBundleOf: Self.self)
+  }
+
+  private lazy var dir: URL = {
+    let d = FileManager.default.temporaryDirectory.appendingPathComponent("ltm-mauve-gen-\(UUID().uuidString)")
+    try? FileManager.default.createDirectory(at: d, withIntermediateDirectories: true)
+    addTeardownBlock { try? FileManager.default.removeItem(at: d) }
+    return d
+  }()
+
+  private func common() throws -> [String] {
+    let gpt2 = try SharedData.file("fixtures/gpt2-tiny").path
+    return ["mauve", "--prompts", "wikitext2", "--data-dir", SharedData.data.path, "--split", "test",
+            "--tasks-dir", SharedData.packageRoot.appendingPathComponent("tasks").path,
+            "--featurizer", gpt2, "--scorer", gpt2, "--num-prompts", "8", "--samples-per-prompt", "2",
+            "--prefix-tokens", "8", "--new-tokens", "8"]
+  }
+
+  func testGPT2AndLTMEndToEnd() throws {
+    _ = try SharedData.file("data/wikitext")
+    let gpt2 = try SharedData.file("fixtures/gpt2-tiny").path
+    let ltm = try SharedData.file("fixtures/ltm-gpt2vocab/ckpt.pt").path
+    let out = dir.appendingPathComponent("out")
+    let r = try run(try common() + ["--model", gpt2, "--model", ltm, "--seeds", "2", "--output-dir", out.path])
+    XCTAssertEqual(r.status, 0, r.stderr)
+    XCTAssertTrue(r.stdout.contains("8 prompts from wikitext2"), r.stdout)
+    for name in ["mauve.json", "mauve.html", "samples-1.jsonl", "samples-2.jsonl"] {
+      XCTAssertTrue(FileManager.default.fileExists(atPath: out.appendingPathComponent(name).path), name)
+    }
+    let json = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(contentsOf: out.appendingPathComponent("mauve.json"))) as? [String: Any])
+    XCTAssertEqual(json["mode"] as? String, "generation")
+    let results = try XCTUnwrap(json["results"] as? [[String: Any]])
+    XCTAssertEqual(results.map { $0["family"] as? String }, ["gpt2", "ltm"])
+    func finite(_ v: Any?, _ what: String) {
+      guard let x = v as? Double else { return XCTFail("\(what) missing") }
+      XCTAssertTrue(x.isFinite, "\(what) = \(x)")
+    }
+    for result in results {
+      XCTAssertEqual(result["samples"] as? Int, 16)
+      let scores = try XCTUnwrap(result["scores"] as? [String: Any])
+      for k in ["mauve", "mauve_star", "frontier_integral", "frontier_integral_star"] { finite(scores[k], k) }
+      let m = try XCTUnwrap(scores["mauve"] as? Double)
+      XCTAssertTrue(m > 0 && m <= 1, "\(m)")
+      let summary = try XCTUnwrap(result["seed_summary"] as? [String: Any])
+      let stat = try XCTUnwrap(summary["mauve"] as? [String: Any])
+      finite(stat["mean"], "mauve mean")
+      finite(stat["std"], "mauve std")
+      XCTAssertEqual((summary["seeds"] as? [Int])?.count, 2)
+      let ppl = try XCTUnwrap(result["generative_perplexity"] as? [String: Any])
+      finite(ppl["token_weighted"], "token_weighted")
+      finite(ppl["mean_of_samples"], "mean_of_samples")
+      XCTAssertEqual(ppl["scored_tokens"] as? Int, 128)
+      let text = try XCTUnwrap(result["text"] as? [String: Any])
+      for k in ["unigram_entropy", "distinct_1", "distinct_2", "distinct_3", "repetition_rate"] { finite(text[k], k) }
+      XCTAssertGreaterThanOrEqual((result["divergence_curve"] as? [[Double]])?.count ?? 0, 3)
+    }
+    let lines = try String(contentsOf: out.appendingPathComponent("samples-2.jsonl"), encoding: .utf8).split(separator: "\n")
+    XCTAssertEqual(lines.count, 16)
+    let first = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(lines[0].utf8)) as? [String: Any])
+    XCTAssertEqual((first["generation_ids"] as? [Int])?.count, 8)
+    let html = try String(contentsOf: out.appendingPathComponent("mauve.html"), encoding: .utf8)
+    XCTAssertEqual(html.components(separatedBy: "<polyline").count - 1, 2)
+    XCTAssertTrue(html.contains("ckpt.pt") && html.contains("gpt2-tiny"))
+    XCTAssertTrue(html.contains(" ± "), "mean ± std with --seeds 2")
+  }
+
+  func testBadInputsFailInOneLine() throws {
+    let gpt2 = try SharedData.file("fixtures/gpt2-tiny").path
+    let ltm = try SharedData.file("fixtures/ltm-gpt2vocab/ckpt.pt").path
+    let cases: [[String]] = [
+      try common() + ["--model", dir.appendingPathComponent("missing").path],
+      try common().map { $0 == gpt2 ? ltm : $0 } + ["--model", gpt2],  // LTM as featurizer
+      try common() + ["--model", gpt2, "--prefix-tokens", "0"],
+      try common() + ["--model", gpt2, "--sampling", "beam"],
+      try common() + ["--model", gpt2, "--p-features", "x.npy"],
+      ["mauve", "--model", gpt2, "--prompts", dir.appendingPathComponent("none.jsonl").path, "--featurizer", gpt2],
+      ["mauve"],
+    ]
+    for args in cases {
+      let r = try run(args)
+      XCTAssertEqual(r.status, 1, args.joined(separator: " "))
+      let lines = r.stderr.split(separator: "\n")
+      XCTAssertEqual(lines.count, 1, r.stderr)
+      XCTAssertTrue(lines.first?.hasPrefix("error: ") ?? false, r.stderr)
+    }
+  }
+
+  func testJSONLPrompts() throws {
+    let gpt2 = try SharedData.file("fixtures/gpt2-tiny").path
+    let file = dir.appendingPathComponent("prompts.jsonl")
+    let sentence = "The quick brown fox jumps over the lazy dog while the cat watches from the warm windowsill."
+    let lines = (0..<4).map { "{\"body\": \"\($0) \(sentence)\"}" }.joined(separator: "\n")
+    try Data(lines.utf8).write(to: file)
+    let r = try run(["mauve", "--model", gpt2, "--prompts", file.path, "--text-field", "body", "--featurizer", gpt2,
+                     "--prefix-tokens", "5", "--new-tokens", "6", "--samples-per-prompt", "1", "--sampling", "greedy"])
+    XCTAssertEqual(r.status, 0, r.stderr)
+    XCTAssertTrue(r.stdout.contains("4 prompts from"), r.stdout)
+  }
+
+  func testDiversityMetrics() {
+    let samples: [[Int32]] = [[1, 2, 1, 2], [3, 3, 3, 3]]
+    XCTAssertEqual(GenerationMetrics.distinct(samples, n: 1), 3.0 / 8.0)
+    XCTAssertEqual(GenerationMetrics.distinct(samples, n: 2), 3.0 / 6.0)  // (1,2), (2,1), (3,3)
+    XCTAssertEqual(GenerationMetrics.repetitionRate(samples), (0.5 + 0.75) / 2)
+    XCTAssertEqual(GenerationMetrics.unigramEntropy(samples), Foundation.log(2) / 2, accuracy: 1e-12)
+  }
+}
