@@ -119,7 +119,7 @@ public enum MauveGenerationRunner {
         let prefixesPerSample = prefixes.flatMap { p in Array(repeating: p, count: config.samplesPerPrompt) }
         genPPL = try generativePerplexity(scorer, prefixes: prefixesPerSample, continuations: flat, path: config.scorer!)
       }
-      let label = URL(fileURLWithPath: path).lastPathComponent
+      let label = ModelLabels.unique(for: URL(fileURLWithPath: path), index: mi, taken: results.map(\.label))
       var samplesFile: String?
       if let dir = config.outputDirectory {
         let name = "samples-\(mi + 1).jsonl"

@@ -51,7 +51,7 @@ public final class ZeroShotRunner {
     for (index, path) in config.modelPaths.enumerated() {
       progress.report(.stage("loading model \(path.path)"))
       let model = try ModelRegistry.load(path: path)
-      let id = uniqueID(for: path, index: index, taken: loaded.map(\.info.id))
+      let id = ModelLabels.unique(for: path, index: index, taken: loaded.map(\.info.id))
       progress.report(.stage("hashing checkpoint files of \(id)"))
       let digests = try model.checkpointFiles.map { try Digests.fileDigest($0, relativeTo: path.hasDirectoryPath ? path : path.deletingLastPathComponent()) }
       let tokenizerDir = config.tokenizerDirectory ?? model.tokenizerDirectory
@@ -207,15 +207,5 @@ public final class ZeroShotRunner {
       wallSeconds: Date().timeIntervalSince(started), inferenceSteps: variant.settings.inferenceSteps,
       scorerSettings: variant.settings.values, records: selected.map { records[$0]! }, keepBlocks: shard != nil)
     return (entry, resumed)
-  }
-
-  /// Table label for a model: its folder name, or `folder/file` for a checkpoint file (`ltm-s/ckpt.pt`: the file
-  /// name alone says little), suffixed when two models share one.
-  private func uniqueID(for path: URL, index: Int, taken: [String]) -> String {
-    let url = path.standardizedFileURL
-    var isDirectory: ObjCBool = false
-    FileManager.default.fileExists(atPath: url.path, isDirectory: &isDirectory)
-    let base = isDirectory.boolValue ? url.lastPathComponent : url.deletingLastPathComponent().lastPathComponent + "/" + url.lastPathComponent
-    return taken.contains(base) ? "\(base)#\(index + 1)" : base
   }
 }
