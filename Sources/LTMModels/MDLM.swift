@@ -412,9 +412,10 @@ public final class MDLMModel: BlockScoringModel {
   /// Rows of the output head computed per tile when scoring: the logits of a tile, never of the whole block.
   static let headTile = 64
 
-  /// log p_θ(x0_i | x_t) under SUBS for every position of each block: 0 where x_t is unmasked (carry-over), else the
+  /// log p_θ(x0_i | x_t) under SUBS for every position of each block (`sigmas[b]`: block b's σ(t), read only by
+  /// time-conditioned checkpoints): 0 where x_t is unmasked (carry-over), else the
   /// log-softmax of x0_i with the mask logit at −∞. Only masked rows go through the vocab-wide head, in tiles.
-  func logProbabilities(x0: [[Int32]], xt: [[Int32]], sigmas: [Double]) throws -> [[Float]] {
+  public func logProbabilities(x0: [[Int32]], xt: [[Int32]], sigmas: [Double]) throws -> [[Float]] {
     guard !xt.isEmpty else { return [] }
     let (h, _) = try hiddenStates(xt, sigmas: sigmas)
     let t = xt[0].count, d = config.hiddenDim, v = config.vocabSize, mask = config.maskIndex
