@@ -409,8 +409,9 @@ public final class MDLMModel: BlockScoringModel {
     return out
   }
 
-  /// Rows of the output head computed per tile when scoring: the logits of a tile, never of the whole block.
-  static let headTile = 64
+  /// Rows of the output head computed per chunk when scoring (as `TiedOutputHead`): the logits of a chunk, never
+  /// of the whole block (206 MB at 1024 × 50258); each chunk is one multi-threaded GEMM, its rows spread over threads.
+  static let headTile = 128
 
   /// log p_θ(x0_i | x_t) under SUBS for every position of each block (`sigmas[b]`: block b's σ(t), read only by
   /// time-conditioned checkpoints): 0 where x_t is unmasked (carry-over), else the
@@ -431,29 +432,25 @@ public final class MDLMModel: BlockScoringModel {
       }
     }
     let tile = Self.headTile
-    let tiles = (masked.count + tile - 1) / tile
     let gathered = FloatBuffer(count: max(1, masked.count) * d)
     for (j, m) in masked.enumerated() { (gathered.pointer + j * d).update(from: h.pointer + (m.block * t + m.pos) * d, count: d) }
     var values = [Float](repeating: 0, count: masked.count)
-    let workers = max(1, Swift.min(Parallel.threads, tiles))
-    let buffers = (0..<workers).map { _ in FloatBuffer(count: tile * v) }
+    let logits = FloatBuffer(count: Swift.min(tile, max(1, masked.count)) * v)
+    let targets = masked.map { Int(x0[$0.block][$0.pos]) }
     values.withUnsafeMutableBufferPointer { out in
       let outp = out.baseAddress
-      BLAS.withSingleThreadedCalls {
-        DispatchQueue.concurrentPerform(iterations: workers) { w in
-          let logits = buffers[w].pointer
-          for i in stride(from: w, to: tiles, by: workers) {
-            let r0 = i * tile, r = Swift.min(tile, masked.count - r0)
-            BLAS.gemm(transB: true, m: r, n: v, k: d, a: gathered.pointer + r0 * d, lda: d, b: headWeight.pointer, ldb: d, c: logits, ldc: v)
-            Kernels.addBias(logits, rows: r, cols: v, bias: headBias.pointer)
-            for j in 0..<r {
-              let row = logits + j * v
-              // The mask id is the last column: log-softmax over the first v − 1 logits is the SUBS normalisation.
-              let m = VectorMath.max(row, count: Int(mask))
-              let lse = Double(m) + log(VectorMath.sumExpShifted(row, shift: m, count: Int(mask)))
-              let (b, p) = masked[r0 + j]
-              outp![r0 + j] = Float(Double(row[Int(x0[b][p])]) - lse)
-            }
+      for r0 in stride(from: 0, to: masked.count, by: tile) {
+        let r = Swift.min(tile, masked.count - r0)
+        BLAS.gemm(transB: true, m: r, n: v, k: d, a: gathered.pointer + r0 * d, lda: d, b: headWeight.pointer, ldb: d, c: logits.pointer, ldc: v)
+        Parallel.forChunks(of: r, minimumChunk: 8) { range in
+          for j in range {
+            let row = logits.pointer + j * v
+            // The mask id is the last column: log-softmax over the first v − 1 biased logits is the SUBS
+            // normalisation (mask logit −∞).
+            for c in 0..<Int(mask) { row[c] += headBias.pointer[c] }
+            let m = VectorMath.max(row, count: Int(mask))
+            let lse = Double(m) + log(VectorMath.sumExpShifted(row, shift: m, count: Int(mask)))
+            outp![r0 + j] = Float(Double(row[targets[r0 + j]]) - lse)
           }
         }
       }
