@@ -38,9 +38,12 @@ public struct BenchmarkReport: Codable, Sendable {
   public var mauve: MauveTiming?
   /// `bench --decode`: one entry per batch size.
   public var decoding: [Decoding]?
+  /// `bench --mdlm`: one MDLM DiT forward (all positions masked, so every row goes through the head).
+  public var mdlm: Scoring?
 
   public init(threads: Int, sgemm: GEMM, scoring: Scoring, tokenizer: Tokenizing?, ltmFastLoop: [LTMFastLoopBenchmark]? = nil,
-              mauve: MauveTiming? = nil, decoding: [Decoding]? = nil) {
+              mauve: MauveTiming? = nil, decoding: [Decoding]? = nil, mdlm: Scoring? = nil) {
+    self.mdlm = mdlm
     self.threads = threads
     self.sgemm = sgemm
     self.scoring = scoring
@@ -93,6 +96,32 @@ public enum Benchmarks {
       model: "gpt2-small shape (768×12, 12 heads, vocab 50257), random weights", blockLength: blockLength,
       blocksPerCall: blocksPerCall, secondsPerBlock: perBlock, tokensPerSecond: Double(blockLength - 1) / perBlock,
       gflops: gflops, fractionOfSGEMM: gflops / sgemmGFLOPS)
+  }
+
+  /// One MDLM DiT forward at the MDLM-OWT shape (768 × 12 blocks, 12 heads, cond 128, vocab 50258), random weights,
+  /// on fully masked blocks: every position goes through the vocab-wide head, as in a sampler step, so this is the
+  /// largest forward the bound's estimator ever makes (it only sends masked rows through the head).
+  public static func mdlmForward(blockLength: Int = 1024, blocksPerCall: Int = 1, repeats: Int = 2, sgemmGFLOPS: Double)
+    throws -> BenchmarkReport.Scoring
+  {
+    let model = MDLMModel.random(config: MDLMModel.owtSmallConfig, seed: 7)
+    var rng = SplitMix64(seed: 3)
+    let x0 = (0..<blocksPerCall).map { _ in (0..<blockLength).map { _ in Int32(rng.next() % 50257) } }
+    let xt = x0.map { $0.map { _ in model.config.maskIndex } }
+    let sigmas = [Double](repeating: 0, count: blocksPerCall)
+    _ = try model.logProbabilities(x0: x0, xt: xt, sigmas: sigmas)  // warm-up
+    var best = Double.infinity
+    for _ in 0..<max(1, repeats) {
+      let t0 = DispatchTime.now().uptimeNanoseconds
+      _ = try model.logProbabilities(x0: x0, xt: xt, sigmas: sigmas)
+      best = min(best, Double(DispatchTime.now().uptimeNanoseconds - t0) / 1e9)
+    }
+    let perBlock = best / Double(blocksPerCall)
+    let gflops = model.flops(blockLength: blockLength) / perBlock / 1e9
+    return .init(
+      model: "mdlm-owt shape (768×12, 12 heads, cond 128, vocab 50258), random weights, all positions masked",
+      blockLength: blockLength, blocksPerCall: blocksPerCall, secondsPerBlock: perBlock,
+      tokensPerSecond: Double(blockLength) / perBlock, gflops: gflops, fractionOfSGEMM: gflops / sgemmGFLOPS)
   }
 
   /// One fast-loop step of LTM-S (3 layers) and LTM-M (6 layers), random weights, 1024-token blocks.

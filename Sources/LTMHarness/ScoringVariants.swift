@@ -1,6 +1,7 @@
 import Foundation
 import LTMModels
 import LTMReports
+import LTMTasks
 
 /// The settings an LTM run is scored under (`--inference-steps`, `--fast-lr`, `--posterior-init`,
 /// `--elbo-samples`); ignored by models without posterior inference (GPT-2).
@@ -48,6 +49,23 @@ public struct LatentInferenceOptions: Sendable, Equatable {
   }
 }
 
+/// The settings a diffusion model (MDLM) is scored under (`--time-samples`); ignored by other families.
+public struct DiffusionOptions: Sendable, Equatable {
+  /// K (t, mask) draws per block; nil: 1, the papers' protocol (one draw per block), which has no standard error.
+  public var timeSamples: Int?
+
+  public init(timeSamples: Int? = nil) {
+    self.timeSamples = timeSamples
+  }
+
+  /// Whether `--time-samples` was given (an error when no model is a diffusion model).
+  public var isDefault: Bool { timeSamples == nil }
+
+  func validate() throws {
+    if let k = timeSamples, k < 1 { throw HarnessError.invalidArgument("--time-samples must be at least 1, got \(k)") }
+  }
+}
+
 /// One way of scoring a model: its settings (which label the result row and key the block cache) and the function
 /// that scores a batch of blocks. GPT-2 has one variant; an LTM has one per inference-step count of a sweep,
 /// because the cosine learning-rate schedule depends on T, so every T is its own fit (from the same μ0, σ0, ε).
@@ -57,7 +75,13 @@ struct ScoringVariant {
   /// not depend on batching, sharding or `--limit-blocks`) into cacheable records.
   var score: (_ blocks: [[Int32]], _ indices: [Int]) throws -> [BlockRecord]
 
-  static func variants(for model: BlockScoringModel, options: LatentInferenceOptions, seed: UInt64) throws -> [ScoringVariant] {
+  static func variants(
+    for model: BlockScoringModel, options: LatentInferenceOptions, diffusion: DiffusionOptions = DiffusionOptions(),
+    protocol blockProtocol: BlockProtocol = .mdlm, seed: UInt64
+  ) throws -> [ScoringVariant] {
+    if let mdlm = model as? MDLMModel {
+      return [mdlmVariant(mdlm, diffusion: diffusion, protocol: blockProtocol, seed: seed)]
+    }
     guard let ltm = model as? LTMModel else {
       return [ScoringVariant(settings: model.reportedSettings) { blocks, indices in
         try zip(indices, model.score(blocks: blocks)).map { i, s in
@@ -82,6 +106,25 @@ struct ScoringVariant {
           }
           return BlockRecord(index: i, nll: p.nelbo, tokens: p.scoredTokens, kl: p.kl, fresh: fresh)
         }
+      }
+    }
+  }
+
+  /// MDLM: the continuous-time NELBO with K (t, mask) draws per block, seeded by (seed, block index). The record's
+  /// `nll` is the K-draw mean (K = 1: the papers' estimator); with K ≥ 2 the same mean and its Monte Carlo variance
+  /// also go into `fresh` (kl 0), so the report carries the standard error of the bound. `time_samples` and
+  /// `ignore_bos` label the row and key the block cache.
+  static func mdlmVariant(_ mdlm: MDLMModel, diffusion: DiffusionOptions, protocol blockProtocol: BlockProtocol, seed: UInt64) -> ScoringVariant {
+    let k = diffusion.timeSamples ?? 1
+    let options = MDLMBoundOptions(timeSamples: k, seed: seed, ignoreBOS: blockProtocol.ignoreBOS)
+    let settings = ScorerSettings(values: [
+      "time_samples": String(k), "time_sampling": k == 1 ? "papers_protocol_one_draw" : "stratified_per_block",
+      "ignore_bos": String(options.ignoreBOS), "sampling_eps": String(MDLMBoundOptions.samplingEps),
+    ])
+    return ScoringVariant(settings: settings) { blocks, indices in
+      try zip(indices, mdlm.evaluate(blocks: blocks, blockIndices: indices, options: options)).map { i, e in
+        let fresh = e.variance.map { FreshBlockEstimate(nll: e.nll, kl: 0, samples: e.samples, variance: $0) }
+        return BlockRecord(index: i, nll: e.nll, tokens: e.scoredTokens, fresh: fresh)
       }
     }
   }

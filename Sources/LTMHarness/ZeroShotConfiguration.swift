@@ -26,14 +26,17 @@ public struct ZeroShotConfiguration: Sendable {
   public var comparison: ComparisonOptions
   /// LTM posterior inference: steps (a sweep when several), fast lr, initialisation, fresh-ε samples.
   public var latent: LatentInferenceOptions
+  /// Diffusion models (MDLM): (t, mask) draws per block.
+  public var diffusion: DiffusionOptions
 
   public init(
     modelPaths: [URL], taskNames: [String], dataDirectory: URL, split: String? = nil, protocolName: String = "ltm",
     limitBlocks: Int? = nil, threads: Int = 1, batchBlocks: Int = 1, outputDirectory: URL,
     tokenizerDirectory: URL? = nil, tasksDirectory: URL, seed: UInt64 = 0, useCache: Bool = true,
     shard: ShardInfo? = nil, baseline: URL? = nil, comparison: ComparisonOptions = ComparisonOptions(),
-    latent: LatentInferenceOptions = LatentInferenceOptions()
+    latent: LatentInferenceOptions = LatentInferenceOptions(), diffusion: DiffusionOptions = DiffusionOptions()
   ) {
+    self.diffusion = diffusion
     self.latent = latent
     self.modelPaths = modelPaths
     self.taskNames = taskNames
@@ -70,6 +73,7 @@ public struct ZeroShotConfiguration: Sendable {
       throw HarnessError.invalidArgument("--shard \(shard.index)/\(shard.count): i is 0-based and must be in 0...\(max(shard.count - 1, 0))")
     }
     try latent.validate()
+    try diffusion.validate()
     if let t = comparison.tolerance, !(t >= 0) { throw HarnessError.invalidArgument("--tolerance must be at least 0, got \(t)") }
   }
 }

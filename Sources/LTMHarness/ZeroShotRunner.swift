@@ -38,7 +38,7 @@ public final class ZeroShotRunner {
     let catalog = try TaskCatalog.load(directory: config.tasksDirectory)
     let taskPlans = try config.taskNames.map { name -> (TaskSpec, String, [URL]) in
       let spec = try catalog.task(named: name)
-      let split = config.split ?? spec.defaultSplit
+      let split = config.split ?? blockProtocol.split ?? spec.defaultSplit
       let files = try spec.files(split: split, dataDirectory: config.dataDirectory)
       return (spec, split, files)
     }
@@ -70,13 +70,18 @@ public final class ZeroShotRunner {
       let key = Digests.sha256(string: ([d.family] + digests.map { $0.sha256 }).joined(separator: "|"))
       loaded.append(PreparedModel(
         loaded: model, tokenizer: tokenizer, tokenizerKey: tokenizerDir.standardizedFileURL.path, cacheKey: key,
-        variants: try ScoringVariant.variants(for: model.model, options: config.latent, seed: config.seed),
+        variants: try ScoringVariant.variants(
+          for: model.model, options: config.latent, diffusion: config.diffusion, protocol: blockProtocol, seed: config.seed),
         info: ModelInfo(id: id, path: path.path, family: d.family, parameters: d.parameterCount, bound: d.bound.rawValue, checkpointFiles: digests)))
     }
 
     if !config.latent.isDefault, !loaded.contains(where: { $0.loaded.model is LTMModel }) {
       throw HarnessError.invalidArgument(
         "--inference-steps, --fast-lr, --posterior-init and --elbo-samples apply to LTM checkpoints, and no --model is one")
+    }
+
+    if !config.diffusion.isDefault, !loaded.contains(where: { $0.loaded.model is MDLMModel }) {
+      throw HarnessError.invalidArgument("--time-samples applies to diffusion checkpoints (MDLM), and no --model is one")
     }
 
     var taskInfos: [TaskInfo] = []

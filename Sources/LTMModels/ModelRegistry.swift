@@ -30,6 +30,11 @@ public enum ModelRegistry {
     },
     // LTM converted to safetensors: config.json {"model_type": "ltm", "model_args": …, "config": …}.
     "ltm": Family(name: "ltm") { directory, _ in try LTMModel.load(directory: directory) },
+    // MDLM in the Hugging Face layout (kuleshov-group/mdlm-owt): config.json + model.safetensors with backbone.* keys.
+    "mdlm": Family(name: "mdlm") { directory, configData in
+      let (model, files) = try MDLMModel.load(directory: directory, configData: configData)
+      return (model, files)
+    },
   ]
 
   /// torch.save files (`.pt`, `.pth`) are the LTM authors' training checkpoints, the only family saved that way.

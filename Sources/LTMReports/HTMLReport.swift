@@ -17,7 +17,8 @@ public enum HTMLReport {
   static func context(for doc: ResultsDocument, comparison: Comparison?) -> [String: Any] {
     let view = ReportView(doc: doc, comparison: comparison)
     let steps = view.stepsCharts()
-    let hasLTMBounds = doc.results.contains { $0.boundParts != nil || $0.freshBound != nil }
+    // A diffusion row's fresh bound is its own headline with a standard error, not LTM's second estimate.
+    let hasLTMBounds = doc.results.contains { $0.boundParts != nil || ($0.freshBound != nil && $0.monteCarloStandardError == nil) }
     return [
       "title": "ltm-bench \(doc.command): \(doc.run.protocolName) protocol",
       "summary": view.summaryRows(),
@@ -26,6 +27,7 @@ public enum HTMLReport {
       "hasPartial": doc.results.contains { !$0.complete },
       "hasUpper": doc.results.contains { $0.bound == "upper" },
       "hasLTMBounds": hasLTMBounds,
+      "hasDiffusionBounds": doc.results.contains { $0.scorerSettings["time_samples"] != nil },
       "isShard": doc.run.shard != nil,
       "hasDelta": comparison != nil,
       "shardNote": doc.run.shard.map { "This file is shard \($0.index)/\($0.count) (0-based) of a run: every number covers only this shard's blocks. Combine the shards with ltm-bench merge." } ?? "",

@@ -110,6 +110,7 @@ footer { margin-top: 2.5rem; font-size: 12px; color: var(--muted); }
 {{#isShard}}<p class="note">{{shardNote}}</p>{{/isShard}}
 {{#hasPartial}}<p class="note"><span class="partial">*</span> Some numbers cover only part of the split (<code>--limit-blocks</code>, a shard, or fewer data files than the split has): they are not the split's perplexity and must not be reported as such. The details below say why.</p>{{/hasPartial}}
 {{#hasUpper}}<p class="note info"><strong>=</strong> exact perplexity; <strong>≤</strong> upper bound on perplexity (exp of a negative ELBO per token), never an exact value.</p>{{/hasUpper}}
+{{#hasDiffusionBounds}}<p class="note info">Diffusion (MDLM) rows: the headline <strong>≤</strong> is the continuous-time NELBO, −log p(x0 | x_t)/t summed over masked positions with t ~ U[0.001, 1] and each position masked with probability (1 − 0.001)·t, averaged over K (t, mask) draws per block (settings: time_samples). K = 1 is the papers' protocol and has no standard error; with K ≥ 2 the details column repeats the same bound with its Monte Carlo standard error.</p>{{/hasDiffusionBounds}}
 {{#hasLTMBounds}}<p class="note info">LTM rows carry two bounds. The headline <strong>≤</strong> is the paper's bound: the posterior is fitted by AdamW with one noise draw ε, and the bound is evaluated at z = μ + σε with that same ε; this is the number the LTM paper reports. The details also give the bound re-estimated with fresh ε (an unbiased NELBO estimate) and its Monte Carlo standard error.</p>{{/hasLTMBounds}}
 </section>
 

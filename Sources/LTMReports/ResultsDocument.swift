@@ -298,6 +298,14 @@ public struct ResultEntry: Codable, Sendable, Equatable {
     ((inferenceSteps.map { ["steps \($0)"] } ?? []) + (scorerSettings.isEmpty ? [] : [scorerSettingsLabel])).joined(separator: ", ")
   }
 
+  /// The standard error (nats/token) of a diffusion bound estimated with K ≥ 2 (t, mask) draws per block, whose
+  /// `fresh_bound` is the headline itself (`time_samples` in the settings); nil otherwise (LTM's fresh bound is a
+  /// second estimate, not the headline's error).
+  public var monteCarloStandardError: Double? {
+    guard scorerSettings["time_samples"] != nil else { return nil }
+    return freshBound?.stderrNLLPerToken
+  }
+
   /// "fast_lr=0.34, posterior_init=zeros": the scorer settings alone, keys sorted ("" when there are none).
   public var scorerSettingsLabel: String {
     scorerSettings.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: ", ")

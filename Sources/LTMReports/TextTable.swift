@@ -5,6 +5,9 @@ public enum TextTable {
     let hasSettings = doc.results.contains { !$0.settingsLabel.isEmpty }
     var header = ["model", "task", "split", "protocol", "bound", "ppl", "headline", "tok-weighted", "block-mean", "blocks", "tokens"]
     if hasSettings { header.insert("settings", at: 1) }
+    // Diffusion rows scored with K ≥ 2 time samples: the Monte Carlo standard error of their bound.
+    let hasMonteCarlo = doc.results.contains { $0.monteCarloStandardError != nil }
+    if hasMonteCarlo { header.append("mc-s.e. nats/tok") }
     var rows = [header]
     for r in doc.results {
       var row = [
@@ -13,10 +16,11 @@ public enum TextTable {
         String(r.scoredTokens),
       ]
       if hasSettings { row.insert(r.settingsLabel, at: 1) }
+      if hasMonteCarlo { row.append(r.monteCarloStandardError.map { String(format: "±%.4f", $0) } ?? "–") }
       rows.append(row)
     }
     let offset = hasSettings ? 1 : 0
-    var lines = aligned(rows, rightAligned: Set([5, 7, 8, 9, 10].map { $0 + offset }))
+    var lines = aligned(rows, rightAligned: Set([5, 7, 8, 9, 10].map { $0 + offset } + (hasMonteCarlo ? [11 + offset] : [])))
     for r in doc.results where !r.complete {
       lines.append("* \(r.model) on \(r.task): partial (\(r.partialReasons.joined(separator: "; "))): not the split's perplexity")
     }

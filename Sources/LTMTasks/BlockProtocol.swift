@@ -44,11 +44,16 @@ public struct BlockProtocol: Sendable, Equatable {
   public var batchSize: Int?
   /// `token_weighted` or `block_mean` (LTMMetrics.PerplexityAggregation raw values).
   public var headline: String
+  /// Diffusion scorers: position 0 (the block's BOS) is never masked and is left out of the token count
+  /// (bd3lms `algo.ignore_bos=True`). Autoregressive scorers never score position 0 anyway.
+  public var ignoreBOS: Bool
+  /// The split the preset's papers evaluate (SEDD/RADD: test); nil: each task's reference split. `--split` overrides it.
+  public var split: String?
 
   public init(
     name: String, summary: String, blockLength: Int, insertDocumentEOS: Bool, frameBlocks: Bool,
     bos: Int32 = BlockProtocol.gpt2EndOfText, eos: Int32 = BlockProtocol.gpt2EndOfText, batchSize: Int?,
-    headline: String
+    headline: String, ignoreBOS: Bool = false, split: String? = nil
   ) {
     precondition(blockLength > (frameBlocks ? 2 : 0), "a block needs at least one content token")
     precondition(batchSize.map { $0 >= 1 } ?? true, "batch size must be at least 1")
@@ -62,6 +67,8 @@ public struct BlockProtocol: Sendable, Equatable {
     self.eos = eos
     self.batchSize = batchSize
     self.headline = headline
+    self.ignoreBOS = ignoreBOS
+    self.split = split
   }
 
   /// Example tokens per block: the block length less the frame.
@@ -79,7 +86,21 @@ public struct BlockProtocol: Sendable, Equatable {
     summary: "MDLM paper: EOS after every example, blocks [EOS]+1022 tokens+[EOS], remainder dropped per 1000 examples; headline = token-weighted PPL",
     blockLength: 1024, insertDocumentEOS: true, frameBlocks: true, batchSize: 1000, headline: tokenWeighted)
 
-  public static let presets: [BlockProtocol] = [ltm, mdlm]
+  /// bd3lms `scripts/zs_ppl/*.sh` (what the MDLM author points to, mdlm#22): `insert_valid_eos=False` (no EOS
+  /// between documents), blocks still framed [BOS]+1022+[EOS], and `ignore_bos`: BOS never masked, not counted.
+  public static let bd3lm = BlockProtocol(
+    name: "bd3lm",
+    summary: "bd3lms zs_ppl scripts: no EOS between examples, blocks [EOS]+1022 tokens+[EOS], BOS never masked and not counted (diffusion), remainder dropped per 1000 examples; headline = token-weighted PPL",
+    blockLength: 1024, insertDocumentEOS: false, frameBlocks: true, batchSize: 1000, headline: tokenWeighted, ignoreBOS: true)
+
+  /// SEDD/RADD (`data.py::group_texts`, `evaluation_modeling.py`): EOS after every example, no BOS, plain 1024-token
+  /// blocks, the test split. PPL = exp(mean over blocks of Σ loss / 1024), i.e. token-weighted for equal blocks.
+  public static let sedd = BlockProtocol(
+    name: "sedd",
+    summary: "SEDD/RADD: EOS after every example, no BOS, plain 1024-token blocks, remainder dropped per 1000 examples, test split; headline = token-weighted PPL",
+    blockLength: 1024, insertDocumentEOS: true, frameBlocks: false, batchSize: 1000, headline: tokenWeighted, split: "test")
+
+  public static let presets: [BlockProtocol] = [ltm, mdlm, bd3lm, sedd]
   public static let names = presets.map(\.name)
 
   public static func named(_ name: String) throws -> BlockProtocol {

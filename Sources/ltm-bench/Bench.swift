@@ -5,7 +5,7 @@ import LTMHarness
 /// `ltm-bench bench`: sgemm rate, GPT-2-small scoring throughput and tokenizer speed on this machine.
 struct Bench: ParsableCommand {
   static let configuration = CommandConfiguration(
-    abstract: "Measure sgemm GFLOP/s, GPT-2-small scoring tokens/s (and its GFLOP/s against sgemm), tokenizer MB/s.")
+    abstract: "Measure sgemm GFLOP/s, GPT-2-small scoring tokens/s (and its GFLOP/s against sgemm), tokenizer MB/s; --mdlm, --ltm, --decode, --mauve add more.")
 
   @Option(help: "Threads for OpenBLAS.")
   var threads: Int = 1
@@ -34,6 +34,9 @@ struct Bench: ParsableCommand {
   @Flag(help: "Also time GPT-2-small-shape decoding with the KV cache at batch 1 and 8.")
   var decode = false
 
+  @Flag(help: "Also time one MDLM DiT forward at the MDLM-OWT shape (768×12, 12 heads, random weights), next to GPT-2-small.")
+  var mdlm = false
+
   @Flag(help: "Print the report as JSON.")
   var json = false
 
@@ -59,9 +62,11 @@ struct Bench: ParsableCommand {
       let fastLoop = ltm ? try Benchmarks.ltmFastLoop(blockLength: blockLength, blocksPerCall: batchBlocks, repeats: repeats) : nil
       let mauveTiming = mauve ? try Benchmarks.mauve() : nil
       let decoding = decode ? try [1, 8].map { try Benchmarks.gpt2SmallDecoding(batch: $0) } : nil
+      let diffusion = mdlm ? try Benchmarks.mdlmForward(
+        blockLength: blockLength, blocksPerCall: batchBlocks, repeats: repeats, sgemmGFLOPS: gemm.gflops) : nil
       return BenchmarkReport(
         threads: threads, sgemm: gemm, scoring: scoring, tokenizer: tok, ltmFastLoop: fastLoop, mauve: mauveTiming,
-        decoding: decoding)
+        decoding: decoding, mdlm: diffusion)
     }
     if json {
       let enc = JSONEncoder()
@@ -74,6 +79,10 @@ struct Bench: ParsableCommand {
     print(String(format: "sgemm %d³               %.1f GFLOP/s", report.sgemm.m, report.sgemm.gflops))
     print(String(format: "gpt2-small scoring      %.1f tokens/s  (%.3f s per %d-token block, %d per call)", s.tokensPerSecond, s.secondsPerBlock, s.blockLength, s.blocksPerCall))
     print(String(format: "                        %.1f GFLOP/s = %.0f%% of sgemm", s.gflops, 100 * s.fractionOfSGEMM))
+    if let m = report.mdlm {
+      print(String(format: "mdlm-owt forward        %.1f tokens/s  (%.3f s per %d-token block, %d per call, all positions masked)", m.tokensPerSecond, m.secondsPerBlock, m.blockLength, m.blocksPerCall))
+      print(String(format: "                        %.1f GFLOP/s = %.0f%% of sgemm", m.gflops, 100 * m.fractionOfSGEMM))
+    }
     for l in report.ltmFastLoop ?? [] {
       print("ltm fast loop           \(l.model)")
       print(String(format: "                        %.3f s per step (forward + backward to z + AdamW), %.3f s per forward = %.2f× a forward",

@@ -10,7 +10,9 @@ struct ZeroShot: ParsableCommand {
     abstract: "Zero-shot perplexity (exact for GPT-2, an upper bound for LTM and diffusion models).",
     discussion: """
       Protocols: `ltm` (LTM paper: EOS after every example, no BOS, 1024-token blocks, headline = mean of
-      per-block PPL) and `mdlm` (MDLM paper: blocks [EOS]+1022+[EOS], headline = token-weighted PPL). Both
+      per-block PPL), `mdlm` (MDLM paper: blocks [EOS]+1022+[EOS], headline = token-weighted PPL), `bd3lm`
+      (as mdlm without EOS between examples; diffusion models never mask BOS nor count it) and `sedd` (plain
+      1024-token blocks, no BOS, test split). Both
       aggregations are always reported. Results go to OUTPUT-DIR/results.json and OUTPUT-DIR/report.html;
       every scored block is cached in OUTPUT-DIR/block-cache.jsonl, so an interrupted or extended run recomputes
       nothing it already has. With --baseline FILE the run is compared against FILE: the report shows the
@@ -29,7 +31,7 @@ struct ZeroShot: ParsableCommand {
   @Option(help: "Split to score (validation or test); default: each task's reference split.")
   var split: String?
 
-  @Option(name: .customLong("protocol"), help: "Block protocol: ltm or mdlm.")
+  @Option(name: .customLong("protocol"), help: "Block protocol: ltm, mdlm, bd3lm or sedd.")
   var protocolName: String = "ltm"
 
   @Option(help: "Score only the first N blocks of each task (the result is marked partial).")
@@ -80,6 +82,9 @@ struct ZeroShot: ParsableCommand {
   @Option(help: "LTM: fresh ε samples for the bound that does not reuse the fitted ε, with its Monte Carlo standard error (0 skips it).")
   var elboSamples: Int = 8
 
+  @Option(help: "MDLM: (t, mask) draws per block for the NELBO, with its Monte Carlo standard error; default 1, the papers' protocol (no standard error).")
+  var timeSamples: Int?
+
   private func latentOptions() throws -> LatentInferenceOptions {
     let initialization = try LatentInferenceOptions.initialization(named: posteriorInit)
     let steps = try inferenceSteps.map { text in
@@ -105,7 +110,7 @@ struct ZeroShot: ParsableCommand {
         outputDirectory: URL(fileURLWithPath: outputDir), tokenizerDirectory: tokenizer.map { URL(fileURLWithPath: $0) },
         tasksDirectory: tasksDirectory, seed: seed, useCache: !noCache, shard: try shard.map { try ShardInfo(parsing: $0) },
         baseline: baseline.map { URL(fileURLWithPath: $0) }, comparison: try compare.options(),
-        latent: try latentOptions())
+        latent: try latentOptions(), diffusion: DiffusionOptions(timeSamples: timeSamples))
       return try ZeroShotRunner(configuration: config, progress: reporter).run()
     }
     reporter.finish()

@@ -49,7 +49,9 @@ final class BlockProtocolTests: XCTestCase {
     XCTAssertEqual(mdlm.headline, "token_weighted")
     XCTAssertTrue(mdlm.frameBlocks)
     XCTAssertEqual([mdlm.bos, mdlm.eos], [50256, 50256])
-    XCTAssertEqual(BlockProtocol.names, ["ltm", "mdlm"])
+    XCTAssertEqual(BlockProtocol.names, ["ltm", "mdlm", "bd3lm", "sedd"])
+    XCTAssertFalse(mdlm.ignoreBOS)
+    XCTAssertNil(mdlm.split)
     for preset in BlockProtocol.presets { XCTAssertFalse(preset.summary.contains("\n"), preset.name) }
   }
 
@@ -99,7 +101,9 @@ final class BlockProtocolTests: XCTestCase {
       }
       XCTAssertNotNil(message, name)
       XCTAssertTrue(message?.contains("0 blocks") ?? false, message ?? "")
-      XCTAssertTrue(message?.contains("from 7 tokens") ?? false, message ?? "")
+      // 5 example tokens, plus one EOS per example where the preset inserts it.
+      let tokens = try? BlockProtocol.named(name).insertDocumentEOS ? 7 : 5
+      XCTAssertTrue(message?.contains("from \(tokens ?? 0) tokens") ?? false, message ?? "")
       XCTAssertTrue(message?.contains("tiny/test") ?? false, message ?? "")
       XCTAssertFalse(message?.contains("\n") ?? true)
     }
@@ -108,11 +112,39 @@ final class BlockProtocolTests: XCTestCase {
     }
   }
 
+  /// bd3lm: the mdlm frame without document EOS, BOS ignored by diffusion scorers. sedd: no BOS, plain blocks, test
+  /// split. Checked on PTB valid against the fixture's ids: bd3lm's first block is mdlm's stream without the EOS
+  /// after each example, sedd's is ltm's (same stream, same plain cut).
+  func testDiffusionPresets() throws {
+    let bd3lm = try BlockProtocol.named("bd3lm"), sedd = try BlockProtocol.named("sedd")
+    XCTAssertTrue(bd3lm.ignoreBOS)
+    XCTAssertFalse(bd3lm.insertDocumentEOS)
+    XCTAssertTrue(bd3lm.frameBlocks)
+    XCTAssertEqual(bd3lm.contentLength, 1022)
+    XCTAssertEqual(bd3lm.headline, "token_weighted")
+    XCTAssertNil(bd3lm.split)
+    XCTAssertFalse(sedd.ignoreBOS)
+    XCTAssertFalse(sedd.frameBlocks)
+    XCTAssertTrue(sedd.insertDocumentEOS)
+    XCTAssertEqual(sedd.split, "test")
+    XCTAssertEqual(sedd.headline, "token_weighted")
+    let ids = try PipelineFixtures.rows("ptb-valid").map(\.ids)
+    let stream = Array(ids.prefix(1000).joined())
+    let b = try bd3lm.makeBlocks(examples: ids, limit: 2, source: "ptb-valid")
+    XCTAssertEqual(Array(b.block(0)), [50256] + stream[0..<1022] + [50256])
+    XCTAssertEqual(Array(b.block(1)), [50256] + stream[1022..<2044] + [50256])
+    XCTAssertFalse(b.block(0).dropFirst().dropLast().contains(50256), "no EOS between PTB sentences")
+    let s = try sedd.makeBlocks(examples: ids, limit: nil, source: "ptb-valid")
+    let l = try BlockProtocol.ltm.makeBlocks(examples: ids, limit: nil, source: "ptb-valid")
+    XCTAssertEqual(s.tokens, l.tokens)
+    XCTAssertNotEqual(s.block(0).first, 50256, "no BOS")
+  }
+
   func testUnknownProtocolIsNamed() {
-    XCTAssertThrowsError(try BlockProtocol.named("sedd")) { error in
-      XCTAssertEqual(error as? TaskError, .unknownProtocol(name: "sedd", known: ["ltm", "mdlm"]))
-      XCTAssertTrue(String(describing: error).contains("'sedd'"))
-      XCTAssertTrue(String(describing: error).contains("ltm, mdlm"))
+    XCTAssertThrowsError(try BlockProtocol.named("radd")) { error in
+      XCTAssertEqual(error as? TaskError, .unknownProtocol(name: "radd", known: ["ltm", "mdlm", "bd3lm", "sedd"]))
+      XCTAssertTrue(String(describing: error).contains("'radd'"))
+      XCTAssertTrue(String(describing: error).contains("ltm, mdlm, bd3lm, sedd"))
     }
   }
 }

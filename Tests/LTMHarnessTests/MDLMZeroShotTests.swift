@@ -1,0 +1,103 @@
+import Foundation
+import LTMModels
+import LTMReports
+import LTMTestSupport
+import XCTest
+@testable import LTMHarness
+
+/// MDLM in `zero-shot`: the diffusion branch of the scoring variants (K time samples, seeded per block), the
+/// `--time-samples` option, the bd3lm/sedd presets, and the MDLM and GPT-2 rows side by side in one report.
+final class MDLMZeroShotTests: XCTestCase {
+  private func outputDirectory() -> URL {
+    let dir = FileManager.default.temporaryDirectory.appendingPathComponent("ltm-mdlm-\(UUID().uuidString)")
+    addTeardownBlock { try? FileManager.default.removeItem(at: dir) }
+    return dir
+  }
+
+  private func configuration(
+    protocolName: String, limit: Int = 2, batch: Int = 2, timeSamples: Int? = 4, models: [String] = ["mdlm-gpt2vocab", "gpt2-tiny"],
+    output: URL
+  ) throws -> ZeroShotConfiguration {
+    ZeroShotConfiguration(
+      modelPaths: try models.map { try SharedData.file("fixtures/\($0)") }, taskNames: ["ptb"], dataDirectory: try SharedData.file("data"),
+      split: "validation", protocolName: protocolName, limitBlocks: limit, threads: 2, batchBlocks: batch,
+      outputDirectory: output, tasksDirectory: SharedData.packageRoot.appendingPathComponent("tasks"), seed: 3,
+      diffusion: DiffusionOptions(timeSamples: timeSamples))
+  }
+
+  func testMDLMAndGPT2RowsWithBoundStandardErrorAndPreset() throws {
+    let out = try ZeroShotRunner(configuration: configuration(protocolName: "mdlm", output: outputDirectory())).run()
+    XCTAssertEqual(out.document.results.count, 2)
+    let mdlm = try XCTUnwrap(out.document.results.first { $0.model == "mdlm-gpt2vocab" })
+    let gpt2 = try XCTUnwrap(out.document.results.first { $0.model == "gpt2-tiny" })
+    XCTAssertEqual(mdlm.bound, "upper")
+    XCTAssertEqual(gpt2.bound, "exact")
+    XCTAssertEqual(mdlm.protocolName, "mdlm")
+    XCTAssertEqual(mdlm.scoredTokens, 2048, "diffusion scores all 1024 positions, BOS and EOS included")
+    XCTAssertEqual(gpt2.scoredTokens, 2046)
+    XCTAssertEqual(mdlm.scorerSettings["time_samples"], "4")
+    let se = try XCTUnwrap(mdlm.monteCarloStandardError)
+    XCTAssertGreaterThan(se, 0)
+    XCTAssertLessThan(se, 1)
+    XCTAssertEqual(try XCTUnwrap(mdlm.freshBound).nllSum, mdlm.nllSum, accuracy: 1e-9 * mdlm.nllSum, "the K-draw mean is the headline")
+    // A random model: NELBO/token near ln(50257) ≈ 10.8, far from GPT-2-tiny's; the bound is finite and above 1.
+    XCTAssertGreaterThan(mdlm.ppl, 1000)
+    XCTAssertTrue(mdlm.ppl.isFinite)
+    let table = TextTable.render(out.document)
+    XCTAssertTrue(table.contains("±"), table)
+    XCTAssertTrue(table.contains("mdlm"), table)
+    let html = try String(contentsOf: out.reportHTML, encoding: .utf8)
+    XCTAssertTrue(html.contains("mdlm-gpt2vocab"))
+
+    // Batching does not change a block's number: seeded by (seed, block index).
+    let single = try ZeroShotRunner(configuration: configuration(protocolName: "mdlm", batch: 1, models: ["mdlm-gpt2vocab"], output: outputDirectory())).run()
+    XCTAssertEqual(single.document.results[0].nllSum, mdlm.nllSum, accuracy: 1e-6 * mdlm.nllSum)
+  }
+
+  func testPresetsChangeCountsAndDefaultIsThePapersProtocol() throws {
+    let bd3lm = try ZeroShotRunner(configuration: configuration(protocolName: "bd3lm", output: outputDirectory())).run()
+    let m = try XCTUnwrap(bd3lm.document.results.first { $0.model == "mdlm-gpt2vocab" })
+    XCTAssertEqual(m.protocolName, "bd3lm")
+    XCTAssertEqual(m.scoredTokens, 2046, "BOS is never masked and not counted under bd3lm")
+    XCTAssertEqual(m.scorerSettings["ignore_bos"], "true")
+
+    let paper = try ZeroShotRunner(configuration: configuration(protocolName: "mdlm", limit: 1, timeSamples: nil, models: ["mdlm-gpt2vocab"], output: outputDirectory())).run()
+    let p = paper.document.results[0]
+    XCTAssertEqual(p.scorerSettings["time_samples"], "1")
+    XCTAssertEqual(p.scorerSettings["time_sampling"], "papers_protocol_one_draw")
+    XCTAssertNil(p.monteCarloStandardError, "one draw has no standard error")
+    XCTAssertEqual(p.scoredTokens, 1024)
+  }
+
+  func testTimeSamplesNeedADiffusionModel() throws {
+    XCTAssertThrowsError(try ZeroShotRunner(configuration: configuration(protocolName: "mdlm", models: ["gpt2-tiny"], output: outputDirectory())).run()) { error in
+      XCTAssertTrue("\(error)".contains("--time-samples"), "\(error)")
+    }
+    XCTAssertThrowsError(try ZeroShotRunner(configuration: configuration(protocolName: "mdlm", timeSamples: 0, output: outputDirectory())).run()) { error in
+      XCTAssertTrue("\(error)".contains("at least 1"), "\(error)")
+    }
+  }
+
+  /// The command from the issue: the report names the preset and prints the bound with its standard error.
+  func testCommandLine() throws {
+    let dir = outputDirectory()
+    let outcome = try CommandLineRunner.run([
+      "zero-shot", "--model", try SharedData.file("fixtures/mdlm-gpt2vocab").path, "--model", try SharedData.file("fixtures/gpt2-tiny").path,
+      "--tasks", "ptb", "--split", "validation", "--data-dir", try SharedData.file("data").path, "--limit-blocks", "2",
+      "--time-samples", "8", "--protocol", "mdlm", "--output-dir", dir.path,
+    ], besideBundleOf: Self.self)
+    XCTAssertEqual(outcome.status, 0, outcome.stderr)
+    XCTAssertTrue(outcome.stdout.contains("mc-s.e."), outcome.stdout)
+    let doc = try ResultsDocument.load(from: dir.appendingPathComponent("results.json"))
+    let m = try XCTUnwrap(doc.results.first { $0.model == "mdlm-gpt2vocab" })
+    XCTAssertEqual(m.protocolName, "mdlm")
+    XCTAssertEqual(m.freshBound?.samples, 8)
+    XCTAssertNotNil(m.monteCarloStandardError)
+    let bad = try CommandLineRunner.run([
+      "zero-shot", "--model", try SharedData.file("fixtures/gpt2-tiny").path, "--tasks", "ptb", "--data-dir", try SharedData.file("data").path,
+      "--limit-blocks", "1", "--time-samples", "8", "--output-dir", outputDirectory().path,
+    ], besideBundleOf: Self.self)
+    XCTAssertEqual(bad.status, 1)
+    XCTAssertEqual(bad.errorLines.count, 1, bad.stderr)
+  }
+}
