@@ -196,7 +196,9 @@ public final class GPT2Model: BlockScoringModel {
       Kernels.layerNorm(x.pointer, rows: rows, cols: d, gamma: layer.ln1Gamma.pointer, beta: layer.ln1Beta.pointer, eps: eps, out: normed.pointer)
       BLAS.gemm(m: rows, n: 3 * d, k: d, a: normed.pointer, lda: d, b: layer.qkvWeight.pointer, ldb: 3 * d, c: qkv.pointer, ldc: 3 * d)
       Kernels.addBias(qkv.pointer, rows: rows, cols: 3 * d, bias: layer.qkvBias.pointer)
-      causalAttention(qkv: qkv.pointer, out: attended.pointer, blocks: blocks.count, length: t, scale: scale, scratch: scores)
+      FusedQKVAttention.run(
+        qkv: qkv.pointer, out: attended.pointer, blocks: blocks.count, length: t, width: d, heads: config.nHead,
+        scale: scale, causal: true, scratch: scores)
       BLAS.gemm(m: rows, n: d, k: d, a: attended.pointer, lda: d, b: layer.attnProjWeight.pointer, ldb: d, c: normed.pointer, ldc: d)
       Kernels.addBias(normed.pointer, rows: rows, cols: d, bias: layer.attnProjBias.pointer)
       Kernels.add(normed.pointer, into: x.pointer, count: rows * d)
@@ -212,36 +214,6 @@ public final class GPT2Model: BlockScoringModel {
     }
     Kernels.layerNorm(x.pointer, rows: rows, cols: d, gamma: finalGamma.pointer, beta: finalBeta.pointer, eps: eps, out: x.pointer)
     return (x, rows)
-  }
-
-  /// softmax(Q·Kᵀ·scale + causal mask)·V for every (block, head), written head-interleaved into `out` [blocks·T, d].
-  /// Q, K, V are read in place from the fused projection [blocks·T, 3d] (row stride 3d), so nothing is copied.
-  /// (block, head) pairs run on the `Parallel` threads with single-threaded GEMMs: each product is small
-  /// (≤ 256×1024×64), and one thread per pair beats splitting every small GEMM across threads.
-  func causalAttention(
-    qkv: UnsafeMutablePointer<Float>, out: UnsafeMutablePointer<Float>, blocks: Int, length t: Int, scale: Float,
-    scratch: [FloatBuffer]
-  ) {
-    let d = config.nEmbd, dh = config.headSize, heads = config.nHead
-    let tile = Swift.min(Self.attentionTile, t)
-    let pairs = blocks * heads
-    let workers = Swift.min(scratch.count, pairs)
-    BLAS.withSingleThreadedCalls {
-      DispatchQueue.concurrentPerform(iterations: workers) { w in
-        let scores = scratch[w].pointer
-        for pair in stride(from: w, to: pairs, by: workers) {
-          let b = pair / heads, h = pair % heads
-          let base = qkv + b * t * 3 * d + h * dh
-          let q = base, k = base + d, v = base + 2 * d
-          for r0 in stride(from: 0, to: t, by: tile) {
-            let r = Swift.min(tile, t - r0), keys = r0 + r
-            BLAS.gemm(transB: true, m: r, n: keys, k: dh, alpha: scale, a: q + r0 * 3 * d, lda: 3 * d, b: k, ldb: 3 * d, c: scores, ldc: keys)
-            Kernels.softmaxRows(scores, rows: r, cols: keys, stride: keys) { r0 + $0 + 1 }
-            BLAS.gemm(m: r, n: dh, k: keys, a: scores, lda: keys, b: v, ldb: 3 * d, c: out + (b * t + r0) * d + h * dh, ldc: d)
-          }
-        }
-      }
-    }
   }
 
   /// Full logits [T, vocab] of one sequence (parity tests and generation; scoring never materialises them).

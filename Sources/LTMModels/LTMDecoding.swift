@@ -206,21 +206,8 @@ extension LTMModel {
     var sampler = try TokenSampler(settings: sampling, seeds: seeds)
     let cache = try makeCache(latents: latents)
     let vocab = args.vocabSize
-    var outputs = [[Int32]](repeating: [], count: prompts.count)
-    var done = [Bool](repeating: false, count: prompts.count)
-    var logits = try extend(cache, tokens: prompts)
-    for step in 0..<newTokens {
-      var next = [[Int32]](repeating: [], count: prompts.count)
-      logits.withUnsafeBufferPointer { lb in
-        for r in prompts.indices where !done[r] {
-          let t = sampler.sample(lb.baseAddress! + r * vocab, vocab: vocab, row: r)
-          outputs[r].append(t)
-          if t == stopToken { done[r] = true } else { next[r] = [t] }
-        }
-      }
-      if step == newTokens - 1 || next.allSatisfy(\.isEmpty) { break }
-      logits = try extend(cache, tokens: next)
-    }
-    return outputs
+    return try sampler.decode(
+      rows: prompts.count, vocab: vocab, newTokens: newTokens, stopToken: stopToken,
+      firstLogits: extend(cache, tokens: prompts)) { try extend(cache, tokens: $0) }
   }
 }

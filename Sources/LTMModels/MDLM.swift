@@ -283,7 +283,9 @@ public final class MDLMModel: BlockScoringModel {
           applyRotary(qkv: qkv.pointer, rows: rows, length: t, cos: cs.baseAddress!, sin: sn.baseAddress!)
         }
       }
-      bidirectionalAttention(qkv: qkv.pointer, out: attended.pointer, blocks: blocks.count, length: t, heads: heads, scale: scale, scratch: scores)
+      FusedQKVAttention.run(
+        qkv: qkv.pointer, out: attended.pointer, blocks: blocks.count, length: t, width: config.hiddenDim, heads: heads,
+        scale: scale, causal: false, scratch: scores)
       BLAS.gemm(transB: true, m: rows, n: d, k: d, a: attended.pointer, lda: d, b: layer.attnOutWeight.pointer, ldb: d, c: normed.pointer, ldc: d)
       gatedAdd(normed.pointer, into: x.pointer, blocks: blocks.count, length: t, gates: mods.map { Array($0[(2 * d)..<(3 * d)]) })
 
@@ -338,34 +340,6 @@ public final class MDLMModel: BlockScoringModel {
               v[k] = a * c[k] - b * s[k]
               v[k + half] = b * c[k] + a * s[k]
             }
-          }
-        }
-      }
-    }
-  }
-
-  /// softmax(Q·Kᵀ·scale)·V for every (block, head), no mask; written head-interleaved into `out` [blocks·T, d].
-  /// Same tiling and threading as `GPT2Model.causalAttention`, with every key visible to every query.
-  func bidirectionalAttention(
-    qkv: UnsafeMutablePointer<Float>, out: UnsafeMutablePointer<Float>, blocks: Int, length t: Int, heads: Int, scale: Float,
-    scratch: [FloatBuffer]
-  ) {
-    let d = config.hiddenDim, dh = config.headSize
-    let tile = Swift.min(GPT2Model.attentionTile, t)
-    let pairs = blocks * heads
-    let workers = Swift.min(scratch.count, pairs)
-    BLAS.withSingleThreadedCalls {
-      DispatchQueue.concurrentPerform(iterations: workers) { w in
-        let scores = scratch[w].pointer
-        for pair in stride(from: w, to: pairs, by: workers) {
-          let b = pair / heads, h = pair % heads
-          let base = qkv + b * t * 3 * d + h * dh
-          let q = base, k = base + d, v = base + 2 * d
-          for r0 in stride(from: 0, to: t, by: tile) {
-            let r = Swift.min(tile, t - r0)
-            BLAS.gemm(transB: true, m: r, n: t, k: dh, alpha: scale, a: q + r0 * 3 * d, lda: 3 * d, b: k, ldb: 3 * d, c: scores, ldc: t)
-            Kernels.softmaxRows(scores, rows: r, cols: t, stride: t) { _ in t }
-            BLAS.gemm(m: r, n: dh, k: t, a: scores, lda: t, b: v, ldb: 3 * d, c: out + (b * t + r0) * d + h * dh, ldc: d)
           }
         }
       }

@@ -145,6 +145,34 @@ public struct TokenSampler: Sendable {
   }
 }
 
+extension TokenSampler {
+  /// The sampling loop of every KV-cached decoder (GPT-2, LTM): sample one token per live row from `firstLogits`
+  /// ([rows, vocab], the prompts' last positions), feed the sampled tokens back through `extend` (which returns the
+  /// next [rows, vocab] logits; rows that stopped are passed as empty), `newTokens` times. A row that emits
+  /// `stopToken` keeps it and stops. Returns the generated tokens per row.
+  mutating func decode(
+    rows: Int, vocab: Int, newTokens: Int, stopToken: Int32?, firstLogits: [Float],
+    extend: ([[Int32]]) throws -> [Float]
+  ) rethrows -> [[Int32]] {
+    var outputs = [[Int32]](repeating: [], count: rows)
+    var done = [Bool](repeating: false, count: rows)
+    var logits = firstLogits
+    for step in 0..<newTokens {
+      var next = [[Int32]](repeating: [], count: rows)
+      logits.withUnsafeBufferPointer { lb in
+        for r in 0..<rows where !done[r] {
+          let t = sample(lb.baseAddress! + r * vocab, vocab: vocab, row: r)
+          outputs[r].append(t)
+          if t == stopToken { done[r] = true } else { next[r] = [t] }
+        }
+      }
+      if step == newTokens - 1 || next.allSatisfy(\.isEmpty) { break }
+      logits = try extend(next)
+    }
+    return outputs
+  }
+}
+
 extension GPT2Model {
   /// Samples `newTokens` continuations of each prompt with the KV cache, all prompts as one batch (their lengths
   /// may differ). Row r draws from the stream seeded `seeds[r]`. A row that emits `stopToken` stops there (the
@@ -163,21 +191,8 @@ extension GPT2Model {
     var sampler = try TokenSampler(settings: sampling, seeds: seeds)
     let cache = try makeCache(batch: prompts.count, capacity: Swift.max(1, longest + newTokens))
     let vocab = config.vocabSize
-    var outputs = [[Int32]](repeating: [], count: prompts.count)
-    var done = [Bool](repeating: false, count: prompts.count)
-    var logits = try extend(cache, tokens: prompts)
-    for step in 0..<newTokens {
-      var next = [[Int32]](repeating: [], count: prompts.count)
-      logits.withUnsafeBufferPointer { lb in
-        for r in prompts.indices where !done[r] {
-          let t = sampler.sample(lb.baseAddress! + r * vocab, vocab: vocab, row: r)
-          outputs[r].append(t)
-          if t == stopToken { done[r] = true } else { next[r] = [t] }
-        }
-      }
-      if step == newTokens - 1 || next.allSatisfy(\.isEmpty) { break }
-      logits = try extend(cache, tokens: next)
-    }
-    return outputs
+    return try sampler.decode(
+      rows: prompts.count, vocab: vocab, newTokens: newTokens, stopToken: stopToken,
+      firstLogits: extend(cache, tokens: prompts)) { try extend(cache, tokens: $0) }
   }
 }
