@@ -6,12 +6,8 @@ import LTMModels
 /// protocol, the MAUVE settings, statistics of the reference continuations, and one result per model. The features
 /// mode keeps `MauveDocument`; `mode` tells the two apart.
 public struct MauveGenerationDocument: Codable, Sendable {
-  public struct Run: Codable, Sendable {
-    public var startedAt: String
-    public var wallSeconds: Double
-    public var threads: Int
-    enum CodingKeys: String, CodingKey { case startedAt = "started_at", wallSeconds = "wall_seconds", threads }
-  }
+  /// The same `run` object as the features mode writes.
+  public typealias Run = MauveDocument.Run
   public struct ProtocolSettings: Codable, Sendable {
     public var prompts: String
     public var split: String?
