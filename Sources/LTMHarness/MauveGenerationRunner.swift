@@ -220,16 +220,9 @@ public enum MauveGenerationRunner {
         seed: config.seed)
     }
     if let gpt2 = loaded.model as? GPT2Model {
-      var out: [[[Int32]]] = []
-      let batch = Swift.max(1, 32 / k)
-      for start in stride(from: 0, to: prefixes.count, by: batch) {
-        let end = Swift.min(prefixes.count, start + batch)
-        let prompts = (start..<end).flatMap { p in Array(repeating: prefixes[p], count: k) }
-        let seeds = TokenSampler.rowSeeds(base: config.seed, first: start * k, count: prompts.count)
-        let generated = try gpt2.generate(prompts: prompts, newTokens: config.newTokens, sampling: config.sampling, seeds: seeds)
-        for p in 0..<(end - start) { out.append(Array(generated[(p * k)..<((p + 1) * k)])) }
+      return try inBatches(prefixes: prefixes, samplesPerPrompt: k, rowsPerBatch: 32, seed: config.seed) { prompts, seeds in
+        try gpt2.generate(prompts: prompts, newTokens: config.newTokens, sampling: config.sampling, seeds: seeds)
       }
-      return out
     }
     throw HarnessError.invalidArgument("\(loaded.family) checkpoints cannot generate yet (GPT-2, LTM and MDLM can)")
   }
@@ -249,22 +242,31 @@ public enum MauveGenerationRunner {
       throw HarnessError.invalidArgument(
         "--prefix-tokens + --new-tokens = \(length) exceeds the MDLM length of \(model.config.modelLength)")
     }
-    var out: [[[Int32]]] = []
-    let batch = Swift.max(1, 16 / k)
-    for start in stride(from: 0, to: prefixes.count, by: batch) {
-      let end = Swift.min(prefixes.count, start + batch)
-      let rows = (start..<end).flatMap { p in Array(repeating: prefixes[p], count: k) }
-      let seeds = TokenSampler.rowSeeds(base: config.seed, first: start * k, count: rows.count)
+    return try inBatches(prefixes: prefixes, samplesPerPrompt: k, rowsPerBatch: 16, seed: config.seed) { rows, seeds in
       let result: MDLMSamples
       do {
         result = try model.sample(prefixes: rows, length: length, settings: config.mdlm, seeds: seeds)
       } catch let ModelError.badInput(reason) {
         throw HarnessError.invalidArgument("MDLM sampling: \(reason) (the prompts are tokenized by the featurizer's tokenizer)")
       }
-      for p in 0..<(end - start) {
-        // Without noise removal a position can end as MASK: it is no text, so it is dropped.
-        out.append((0..<k).map { Array(result.tokens[p * k + $0][config.prefixTokens...]).filter { $0 != model.config.maskIndex } })
-      }
+      // Without noise removal a position can end as MASK: it is no text, so it is dropped.
+      return result.tokens.map { Array($0[config.prefixTokens...]).filter { $0 != model.config.maskIndex } }
+    }
+  }
+
+  /// [prompt][sample] generations, `samplesPerPrompt` rows per prompt and about `rowsPerBatch` rows per call of
+  /// `generate(rows, seeds)`; row k of prompt i draws from stream i·samples + k of `seed`, whatever the batching.
+  static func inBatches(
+    prefixes: [[Int32]], samplesPerPrompt k: Int, rowsPerBatch: Int, seed: UInt64,
+    generate: (_ rows: [[Int32]], _ seeds: [UInt64]) throws -> [[Int32]]
+  ) rethrows -> [[[Int32]]] {
+    var out: [[[Int32]]] = []
+    let batch = Swift.max(1, rowsPerBatch / k)
+    for start in stride(from: 0, to: prefixes.count, by: batch) {
+      let end = Swift.min(prefixes.count, start + batch)
+      let rows = (start..<end).flatMap { p in Array(repeating: prefixes[p], count: k) }
+      let generated = try generate(rows, TokenSampler.rowSeeds(base: seed, first: start * k, count: rows.count))
+      for p in 0..<(end - start) { out.append(Array(generated[(p * k)..<((p + 1) * k)])) }
     }
     return out
   }
