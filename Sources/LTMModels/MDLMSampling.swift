@@ -36,8 +36,8 @@ public struct MDLMSamplingSettings: Sendable, Equatable, Codable {
 public struct MDLMSamples: Sendable {
   /// Whole sequences (prefix + generated), no MASK left when noise removal is on.
   public var tokens: [[Int32]]
-  /// DiT evaluations per sample (the 2-layer… 12-layer body), the final noise-removal forward included. A step whose
-  /// input did not change reuses the previous evaluation (the `ddpm_cache` cache) and is not counted.
+  /// DiT evaluations per sample, the final noise-removal forward included. A step whose input did not change reuses
+  /// the previous evaluation (the `ddpm_cache` cache), and a sample with nothing left masked is not evaluated.
   public var networkCalls: [Int]
   /// x after each step, [T + 1][sample][position] (x_1 = the prior first); empty unless asked for.
   public var trajectory: [[[Int32]]]

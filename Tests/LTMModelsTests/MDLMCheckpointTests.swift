@@ -75,6 +75,29 @@ final class MDLMCheckpointTests: XCTestCase {
     XCTAssertEqual(archive.tensors.count, 31)
   }
 
+  /// A config.json beside the checkpoint wins over hyper_parameters; with neither, the error says what to provide.
+  func testConfigBesideTheCheckpointOrAClearError() throws {
+    let dir = FileManager.default.temporaryDirectory.appendingPathComponent("mdlm-ckpt-\(UUID().uuidString)")
+    try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+    defer { try? FileManager.default.removeItem(at: dir) }
+    let ckpt = dir.appendingPathComponent("mdlm.ckpt")
+    try FileManager.default.copyItem(at: Self.fixtures.appendingPathComponent("lightning.ckpt"), to: ckpt)
+    var config = try JSONSerialization.jsonObject(with: Data(contentsOf: try SharedData.file("fixtures/mdlm-micro/config.json"))) as! [String: Any]
+    config["model_length"] = 32  // differs from hyper_parameters' 64: shows which one was read
+    try JSONSerialization.data(withJSONObject: config).write(to: dir.appendingPathComponent("config.json"))
+    let model = try XCTUnwrap(try ModelRegistry.load(path: ckpt).model as? MDLMModel)
+    XCTAssertEqual(model.config.modelLength, 32)
+    XCTAssertEqual(model.checkpointWeights, .ema(count: 30))
+
+    let root = try TorchCheckpoint.load(Self.fixtures.appendingPathComponent("lightning.ckpt"), verifyChecksums: true, opaqueGlobals: true)
+    guard case .dict(let entries) = root else { return XCTFail("not a dict") }
+    let bare = PickleValue.dict(entries.filter { $0.key.stringValue != "hyper_parameters" })
+    let (archive, _) = try MDLMModel.lightningWeights(bare, file: ckpt)
+    XCTAssertThrowsError(try MDLMModel.lightningConfig(bare, archive: archive, path: ckpt.path)) {
+      XCTAssertTrue("\($0)".contains("put the Hugging Face MDLM config.json"), "\($0)")
+    }
+  }
+
   func testHyperParametersAreReadWithoutExecutingOmegaConf() throws {
     let url = Self.fixtures.appendingPathComponent("lightning.ckpt")
     // The strict decoder refuses the OmegaConf globals outright.
