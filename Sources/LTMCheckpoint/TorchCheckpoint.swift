@@ -136,13 +136,14 @@ public enum TorchCheckpoint {
 
   /// Decodes a bare pickle (no zip container) under the same restrictions; `storages` maps persistent-id keys to
   /// raw bytes. For tests and for tools that unpack the container themselves.
-  public static func unpickle(_ pickle: [UInt8], path: String = "", storages: [String: Data] = [:]) throws -> PickleValue {
+  public static func unpickle(_ pickle: [UInt8], path: String = "", storages: [String: Data] = [:], opaqueGlobals: Bool = false) throws -> PickleValue {
     var unpickler = Unpickler(pickle, path: path) { request in
       guard let data = storages[request.key] else {
         throw CheckpointError.malformedPickle(path: path, reason: "persistent id refers to storage '\(request.key)', which is missing")
       }
       return data
     }
+    unpickler.opaqueGlobals = opaqueGlobals
     return try unpickler.load()
   }
 
