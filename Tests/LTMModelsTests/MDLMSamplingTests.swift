@@ -147,6 +147,29 @@ final class MDLMSamplingTests: XCTestCase {
     XCTAssertEqual(race([Double](repeating: 0.3, count: real + 1)), Int32(real))
   }
 
+  /// With the default streams the race draws MASK with probability s/t and token c with (t − s)/t · p_c: 20 000
+  /// draws at t = 1, s = 0.5, p = (0.1, 0.2, 0.3, 0.4) land within 4 standard errors of (0.5, 0.05, 0.1, 0.15, 0.2).
+  func testExponentialRaceDrawsTheDdpmCacheDistribution() {
+    let p = [0.1, 0.2, 0.3, 0.4]
+    let logits = p.map { Float(log($0)) } + [0]
+    var counts = [Int](repeating: 0, count: 5)
+    let n = 20_000
+    var u = [Double](repeating: 0, count: 5)
+    for i in 0..<n {
+      var g = MDLMModel.drawStream(seed: 42, step: i / 100, position: i % 100)
+      for c in 0..<5 { u[c] = g.nextUnit() }
+      let token = logits.withUnsafeBufferPointer { l in
+        u.withUnsafeBufferPointer { MDLMModel.exponentialRace(logits: l.baseAddress!, lse: 0, real: 4, t: 1, s: 0.5, uniforms: $0.baseAddress!) }
+      }
+      counts[Int(token)] += 1
+    }
+    let expected = p.map { 0.5 * $0 } + [0.5]
+    for c in 0..<5 {
+      let f = Double(counts[c]) / Double(n), se = (expected[c] * (1 - expected[c]) / Double(n)).squareRoot()
+      XCTAssertLessThan(abs(f - expected[c]), 4 * se, "token \(c): \(f) vs \(expected[c])")
+    }
+  }
+
   /// The default stream: U in [0, 1), different per (seed, step, position).
   func testDrawStreamsAreKeyedBySeedStepAndPosition() {
     var a = MDLMModel.drawStream(seed: 1, step: 0, position: 0), b = MDLMModel.drawStream(seed: 1, step: 0, position: 1)
