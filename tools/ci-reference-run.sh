@@ -15,7 +15,8 @@ models=(
   # LTM: the authors' torch.save format, T and fast_lr from its config (6 steps, 0.34), official init seeded by
   # --seed 0; both bounds (fitted ε and 8 fresh ε) are compared.
   --model "$shared/fixtures/ltm-gpt2vocab/ckpt.pt"
-  # MDLM: the NELBO bound with one (t, mask) draw per block (the papers' protocol), seeded by --seed 0.
+  # MDLM: the NELBO bound with one (t, mask) draw per block (the papers' protocol: t antithetic across groups of
+  # 16 consecutive blocks), seeded by --seed 0.
   --model "$shared/fixtures/mdlm-gpt2vocab"
 )
 

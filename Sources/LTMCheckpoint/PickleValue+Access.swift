@@ -132,6 +132,7 @@ extension PickleValue {
     case .tuple: return "a tuple"
     case .dict: return "a dict"
     case .tensor: return "a tensor"
+    case .object(let type, _): return "a \(type) object"
     }
   }
 }

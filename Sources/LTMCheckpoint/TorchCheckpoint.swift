@@ -14,6 +14,10 @@ public indirect enum PickleValue: Sendable {
   /// Keys in insertion order (dicts and `OrderedDict`s).
   case dict([(key: PickleValue, value: PickleValue)])
   case tensor(RawTensor)
+  /// An instance of a class outside the allow-list, read with `opaqueGlobals` only (e.g. OmegaConf's DictConfig in
+  /// a Lightning checkpoint's `hyper_parameters`): the class name and its pickled state (BUILD), never executed.
+  /// A bare class reference, or a reference back to an enclosing instance, has no state.
+  case object(type: String, state: PickleValue?)
 }
 
 /// `torch.save` zip checkpoints (`.pt`, `.pth`, `pytorch_model.bin`).
@@ -35,7 +39,9 @@ public enum TorchCheckpoint {
 
   /// As `load(_:)`; `verifyChecksums: false` skips the CRC-32 of each entry (faster on multi-GB files whose
   /// integrity is established some other way).
-  public static func load(_ url: URL, verifyChecksums: Bool) throws -> PickleValue {
+  /// `opaqueGlobals`: keep instances of unknown classes as `.object` records instead of refusing the file (Lightning
+  /// checkpoints); tensor rebuild functions outside the allow-list are refused either way.
+  public static func load(_ url: URL, verifyChecksums: Bool, opaqueGlobals: Bool = false) throws -> PickleValue {
     let path = url.path
     try rejectLegacyFormat(url)
     let archive: Archive
@@ -100,6 +106,7 @@ public enum TorchCheckpoint {
       }
       return try read(entry, limit: expected)
     }
+    unpickler.opaqueGlobals = opaqueGlobals
     return try unpickler.load()
   }
 
@@ -129,13 +136,14 @@ public enum TorchCheckpoint {
 
   /// Decodes a bare pickle (no zip container) under the same restrictions; `storages` maps persistent-id keys to
   /// raw bytes. For tests and for tools that unpack the container themselves.
-  public static func unpickle(_ pickle: [UInt8], path: String = "", storages: [String: Data] = [:]) throws -> PickleValue {
+  public static func unpickle(_ pickle: [UInt8], path: String = "", storages: [String: Data] = [:], opaqueGlobals: Bool = false) throws -> PickleValue {
     var unpickler = Unpickler(pickle, path: path) { request in
       guard let data = storages[request.key] else {
         throw CheckpointError.malformedPickle(path: path, reason: "persistent id refers to storage '\(request.key)', which is missing")
       }
       return data
     }
+    unpickler.opaqueGlobals = opaqueGlobals
     return try unpickler.load()
   }
 

@@ -8,6 +8,11 @@ import Foundation
 /// `torch._utils._rebuild_parameter` and the `torch.*Storage` classes), each of which it interprets itself. Any other
 /// global is refused with `CheckpointError.forbiddenGlobal` the moment it is named; nothing is ever executed.
 ///
+/// With `opaqueGlobals` (Lightning `.ckpt` files, whose `hyper_parameters` hold OmegaConf objects) any other global
+/// outside `torch._utils` becomes an opaque class name instead: instances built from it (REDUCE, NEWOBJ, BUILD)
+/// are kept as `PickleValue.object(type:state:)` records of their pickled state, still never executed. Tensor
+/// rebuild functions outside the allow-list stay refused, so no tensor can silently turn into an opaque record.
+///
 /// Objects are built as reference boxes first, because pickles memoize a container before filling it and may fetch
 /// it again later; the finished graph is then converted to value-typed `PickleValue`s, with limits on depth and on
 /// the total number of nodes so that cycles and shared-reference blow-ups are errors rather than hangs. Every box is
@@ -41,6 +46,8 @@ struct Unpickler {
   private var storages: [String: PyObject.Storage] = [:]
   /// Bytes that non-contiguous views may still allocate (they are copied out of their storages).
   private var materializeBudget: Int
+  /// Unknown globals become opaque records instead of errors (see the type's documentation).
+  var opaqueGlobals = false
 
   /// - Parameters:
   ///   - loadStorage: returns the bytes of a storage (called once per key; must check the size itself).
@@ -57,7 +64,8 @@ struct Unpickler {
     defer { releaseArena() }
     let result = try run()
     var nodes = 0
-    return try convert(result, depth: 0, nodes: &nodes)
+    var objectPath = Set<ObjectIdentifier>()
+    return try convert(result, depth: 0, nodes: &nodes, objectPath: &objectPath)
   }
 
   /// Breaks every link between boxes, iteratively, then drops the decoder's own references.
@@ -165,6 +173,10 @@ struct Unpickler {
         push(try call(global, argumentItems, at))
       case 0x81:  // NEWOBJ: cls.__new__(cls, *args)
         let args = try pop(at), cls = try pop(at)
+        if case .global(.opaque(let type)) = cls, case .tuple = args {
+          push(.object(box(PyInstance(type: type))))
+          break
+        }
         guard case .global(.orderedDict) = cls, case .tuple = args else {
           throw malformed("NEWOBJ at byte \(at) may only create collections.OrderedDict")
         }
@@ -296,11 +308,14 @@ struct Unpickler {
   }
 
   private func dictOnTop(_ at: Int, _ op: String) throws -> PyDict {
+    // An opaque instance (a dict subclass such as defaultdict) keeps its items beside its state.
+    if case .object(let o) = try top(at) { return o.items }
     guard case .dict(let d) = try top(at) else { throw malformed("\(op) at byte \(at) applies to something that is not a dict") }
     return d
   }
 
   private func listOnTop(_ at: Int, _ op: String) throws -> PyList {
+    if case .object(let o) = try top(at) { return o.elements }
     guard case .list(let l) = try top(at) else { throw malformed("\(op) at byte \(at) applies to something that is not a list") }
     return l
   }
@@ -326,6 +341,7 @@ struct Unpickler {
       }
       return .storageType(dtype, "torch.\(name)")
     default:
+      if opaqueGlobals && module != "torch._utils" { return .opaque("\(module).\(name)") }
       throw CheckpointError.forbiddenGlobal(path: path, name: "\(module).\(name)")
     }
   }
@@ -360,12 +376,19 @@ struct Unpickler {
       return .tensor(t)
     case .storageType(_, let name):
       throw malformed("\(name) is called at byte \(at); it may only appear in a persistent id")
+    case .opaque(let type):
+      // Recorded, never called: the arguments are dropped, a later BUILD may attach state.
+      return .object(box(PyInstance(type: type)))
     }
   }
 
   /// BUILD sets instance state. torch.save uses it for the `_metadata` attribute of state-dict OrderedDicts,
   /// which carries module versions only; it is dropped.
   private func build(_ target: PyObject, state: PyObject, _ at: Int) throws {
+    if case .object(let o) = target {
+      o.state = state
+      return
+    }
     guard case .dict = target else { throw malformed("BUILD at byte \(at) applies to something that is not an OrderedDict") }
   }
 
@@ -430,7 +453,7 @@ struct Unpickler {
 
   // MARK: - Conversion to values
 
-  private func convert(_ o: PyObject, depth: Int, nodes: inout Int) throws -> PickleValue {
+  private func convert(_ o: PyObject, depth: Int, nodes: inout Int, objectPath: inout Set<ObjectIdentifier>) throws -> PickleValue {
     nodes += 1
     guard nodes <= maxNodes else {
       throw malformed("the pickle expands to more than \(maxNodes) objects (shared references)")
@@ -446,13 +469,27 @@ struct Unpickler {
     case .string(let s): return .string(s)
     case .bytes(let b): return .bytes(b)
     case .tensor(let t): return .tensor(t)
-    case .tuple(let t): return .tuple(try t.items.map { try convert($0, depth: depth + 1, nodes: &nodes) })
-    case .list(let l): return .list(try l.items.map { try convert($0, depth: depth + 1, nodes: &nodes) })
+    case .tuple(let t): return .tuple(try t.items.map { try convert($0, depth: depth + 1, nodes: &nodes, objectPath: &objectPath) })
+    case .list(let l): return .list(try l.items.map { try convert($0, depth: depth + 1, nodes: &nodes, objectPath: &objectPath) })
     case .dict(let d):
       return .dict(try d.entries.map {
-        (key: try convert($0.key, depth: depth + 1, nodes: &nodes), value: try convert($0.value, depth: depth + 1, nodes: &nodes))
+        (key: try convert($0.key, depth: depth + 1, nodes: &nodes, objectPath: &objectPath), value: try convert($0.value, depth: depth + 1, nodes: &nodes, objectPath: &objectPath))
       })
+    case .global(.opaque(let type)): return .object(type: type, state: nil)
     case .global(let g): throw malformed("the pickle leaves \(g.name) itself in a value, not something built from it")
+    case .object(let instance):
+      // A reference back to an instance being converted (OmegaConf's `_parent`) is cut to its type name.
+      let id = ObjectIdentifier(instance)
+      guard !objectPath.contains(id) else { return .object(type: instance.type, state: nil) }
+      objectPath.insert(id)
+      defer { objectPath.remove(id) }
+      var state = try instance.state.map { try convert($0, depth: depth + 1, nodes: &nodes, objectPath: &objectPath) }
+      if state == nil, !instance.items.entries.isEmpty {
+        state = try convert(.dict(instance.items), depth: depth + 1, nodes: &nodes, objectPath: &objectPath)
+      } else if state == nil, !instance.elements.items.isEmpty {
+        state = try convert(.list(instance.elements), depth: depth + 1, nodes: &nodes, objectPath: &objectPath)
+      }
+      return .object(type: instance.type, state: state)
     case .storage(let s): throw malformed("storage \(s.key) is used outside a tensor")
     }
   }
@@ -467,6 +504,8 @@ enum PyObject {
   enum Global {
     case orderedDict, rebuildTensorV2, rebuildParameter
     case storageType(DType, String)
+    /// A class or function outside the allow-list, named only (`opaqueGlobals`).
+    case opaque(String)
 
     var name: String {
       switch self {
@@ -474,6 +513,7 @@ enum PyObject {
       case .rebuildTensorV2: return "torch._utils._rebuild_tensor_v2"
       case .rebuildParameter: return "torch._utils._rebuild_parameter"
       case .storageType(_, let n): return n
+      case .opaque(let n): return n
       }
     }
   }
@@ -498,6 +538,8 @@ enum PyObject {
   case tensor(RawTensor)
   case global(Global)
   case storage(Storage)
+  /// An instance of an opaque class (`opaqueGlobals`).
+  case object(PyInstance)
 
   /// Items of a list or tuple.
   var sequence: [PyObject]? {
@@ -543,6 +585,21 @@ final class PyTuple: PyBox {
   private(set) var items: [PyObject]
   init(_ items: [PyObject] = []) { self.items = items }
   override func clear() { items.removeAll() }
+}
+
+/// An instance of a class the decoder does not know: its type name and pickled state, never executed.
+final class PyInstance: PyBox {
+  let type: String
+  var state: PyObject?
+  /// SETITEM(S) / APPEND(S) on a dict or list subclass.
+  let items = PyDict()
+  let elements = PyList()
+  init(type: String) { self.type = type }
+  override func clear() {
+    state = nil
+    items.clear()
+    elements.clear()
+  }
 }
 
 /// An insertion-ordered dict; setting an existing key replaces its value in place, as in Python.
@@ -592,7 +649,7 @@ enum HashKey: Hashable {
         keys.append(k)
       }
       self = .tuple(keys)
-    case .list, .dict, .tensor, .global, .storage: return nil
+    case .list, .dict, .tensor, .global, .storage, .object: return nil
     }
   }
 }

@@ -40,6 +40,21 @@ public struct BenchmarkReport: Codable, Sendable {
   public var decoding: [Decoding]?
   /// `bench --mdlm`: one MDLM DiT forward (all positions masked, so every row goes through the head).
   public var mdlm: Scoring?
+  /// `bench --mdlm`: the ancestral sampler on a mauve-protocol sequence.
+  public var mdlmSampling: MDLMSampling?
+
+  public struct MDLMSampling: Codable, Sendable {
+    public var model: String
+    public var prefixTokens: Int
+    public var newTokens: Int
+    public var steps: Int
+    public var samples: Int
+    public var secondsPerSample: Double
+    /// DiT evaluations per sample (noise removal included), against `steps` without the cache.
+    public var networkCallsPerSample: Double
+    /// Share of the T steps whose DiT evaluation the cache skipped.
+    public var skippedByCache: Double
+  }
 
   public init(threads: Int, sgemm: GEMM, scoring: Scoring, tokenizer: Tokenizing?, ltmFastLoop: [LTMFastLoopBenchmark]? = nil,
               mauve: MauveTiming? = nil, decoding: [Decoding]? = nil, mdlm: Scoring? = nil) {
@@ -122,6 +137,25 @@ public enum Benchmarks {
       model: "mdlm-owt shape (768×12, 12 heads, cond 128, vocab 50258), random weights, all positions masked",
       blockLength: blockLength, blocksPerCall: blocksPerCall, secondsPerBlock: perBlock,
       tokensPerSecond: Double(blockLength) / perBlock, gflops: gflops, fractionOfSGEMM: gflops / sgemmGFLOPS)
+  }
+
+  /// The MDLM ancestral sampler at the MDLM-OWT shape (random weights) on the mauve protocol's shape: a 50-token
+  /// prefix and 50 new tokens, T = 64 steps, 2 samples in one batch: seconds per sample and the DiT calls the
+  /// cache saves.
+  public static func mdlmSampling(prefixTokens: Int = 50, newTokens: Int = 50, steps: Int = 64, samples: Int = 2) throws -> BenchmarkReport.MDLMSampling {
+    let model = MDLMModel.random(config: MDLMModel.owtSmallConfig, seed: 7)
+    var rng = SplitMix64(seed: 5)
+    let prefixes = (0..<samples).map { _ in (0..<prefixTokens).map { _ in Int32(rng.next() % 50257) } }
+    let t0 = DispatchTime.now().uptimeNanoseconds
+    let r = try model.sample(
+      prefixes: prefixes, length: prefixTokens + newTokens, settings: MDLMSamplingSettings(steps: steps),
+      seeds: TokenSampler.rowSeeds(base: 1, count: samples))
+    let seconds = Double(DispatchTime.now().uptimeNanoseconds - t0) / 1e9
+    let calls = Double(r.networkCalls.reduce(0, +)) / Double(samples)
+    return .init(
+      model: "mdlm-owt shape (768×12, 12 heads, cond 128, vocab 50258), random weights", prefixTokens: prefixTokens,
+      newTokens: newTokens, steps: steps, samples: samples, secondsPerSample: seconds / Double(samples),
+      networkCallsPerSample: calls, skippedByCache: max(0, 1 - calls / Double(steps)))
   }
 
   /// One fast-loop step of LTM-S (3 layers) and LTM-M (6 layers), random weights, 1024-token blocks.

@@ -21,11 +21,13 @@ public struct MauveGenerationDocument: Codable, Sendable {
     public var seed: UInt64
     public var ltmSteps: Int?
     public var ltmLearningRate: Double?
+    /// MDLM ancestral-sampling settings (`--mdlm-steps`); absent when no MDLM checkpoint generated.
+    public var mdlmSampling: MDLMSamplingSettings?
     public var featuresOf = "continuation tokens only (prefix excluded), final ln_f hidden state at the last token"
     enum CodingKeys: String, CodingKey {
       case prompts, split, prefixTokens = "prefix_tokens", newTokens = "new_tokens", samplesPerPrompt = "samples_per_prompt"
       case promptsUsed = "prompts_used", featurizer, scorer, sampling, seed, ltmSteps = "ltm_steps"
-      case ltmLearningRate = "ltm_learning_rate", featuresOf = "features_of"
+      case ltmLearningRate = "ltm_learning_rate", mdlmSampling = "mdlm_sampling", featuresOf = "features_of"
     }
   }
   public struct MauveSettingsSummary: Codable, Sendable {

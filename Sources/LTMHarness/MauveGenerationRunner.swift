@@ -27,6 +27,8 @@ public struct MauveGenerationConfiguration: Sendable {
   /// LTM fast loop on the prefix: checkpoint num_steps / fast_lr unless given.
   public var ltmSteps: Int?
   public var ltmLearningRate: Double?
+  /// MDLM checkpoints: ancestral sampling with T = `mdlm.steps` over prefix + new-tokens positions.
+  public var mdlm = MDLMSamplingSettings()
   public var settings = MauveSettings()
   public var seedCount = 1
   public var threads = 1
@@ -162,7 +164,8 @@ public enum MauveGenerationRunner {
         prompts: config.prompts, split: config.split, prefixTokens: config.prefixTokens, newTokens: config.newTokens,
         samplesPerPrompt: config.samplesPerPrompt, promptsUsed: prefixes.count, featurizer: config.featurizer,
         scorer: config.scorer, sampling: config.sampling, seed: config.seed, ltmSteps: config.ltmSteps,
-        ltmLearningRate: config.ltmLearningRate),
+        ltmLearningRate: config.ltmLearningRate,
+        mdlmSampling: results.contains { $0.family == "mdlm" } ? config.mdlm : nil),
       mauveSettings: .init(
         numBucketsRequested: s.numBuckets.map(String.init) ?? "auto", explainedVariance: s.explainedVariance,
         kmeansRestarts: s.kmeansRestarts, kmeansIterations: s.kmeansIterations, seed: s.seed,
@@ -203,10 +206,13 @@ public enum MauveGenerationRunner {
     return try task.examples(split: config.split ?? task.defaultSplit, dataDirectory: dataDirectory)
   }
 
-  /// [prompt][sample] continuations of `newTokens` tokens from a GPT-2 or LTM checkpoint; sample k of prompt i draws
-  /// from row stream i·samples + k of `seed`.
+  /// [prompt][sample] continuations of `newTokens` tokens from a GPT-2, LTM or MDLM checkpoint; sample k of prompt
+  /// i draws from row stream i·samples + k of `seed`.
   static func generate(_ loaded: LoadedModel, prefixes: [[Int32]], config: MauveGenerationConfiguration) throws -> [[[Int32]]] {
     let k = config.samplesPerPrompt
+    if let mdlm = loaded.model as? MDLMModel {
+      return try generate(mdlm, prefixes: prefixes, config: config)
+    }
     if let ltm = loaded.model as? LTMModel {
       let fit = try ltm.options(steps: config.ltmSteps, learningRate: config.ltmLearningRate, seed: config.seed, freshSamples: 0)
       return try ltm.generateConditional(
@@ -214,18 +220,55 @@ public enum MauveGenerationRunner {
         seed: config.seed)
     }
     if let gpt2 = loaded.model as? GPT2Model {
-      var out: [[[Int32]]] = []
-      let batch = Swift.max(1, 32 / k)
-      for start in stride(from: 0, to: prefixes.count, by: batch) {
-        let end = Swift.min(prefixes.count, start + batch)
-        let prompts = (start..<end).flatMap { p in Array(repeating: prefixes[p], count: k) }
-        let seeds = TokenSampler.rowSeeds(base: config.seed, first: start * k, count: prompts.count)
-        let generated = try gpt2.generate(prompts: prompts, newTokens: config.newTokens, sampling: config.sampling, seeds: seeds)
-        for p in 0..<(end - start) { out.append(Array(generated[(p * k)..<((p + 1) * k)])) }
+      return try inBatches(prefixes: prefixes, samplesPerPrompt: k, rowsPerBatch: 32, seed: config.seed) { prompts, seeds in
+        try gpt2.generate(prompts: prompts, newTokens: config.newTokens, sampling: config.sampling, seeds: seeds)
       }
-      return out
     }
-    throw HarnessError.invalidArgument("\(loaded.family) checkpoints cannot generate yet (GPT-2 and LTM can)")
+    throw HarnessError.invalidArgument("\(loaded.family) checkpoints cannot generate yet (GPT-2, LTM and MDLM can)")
+  }
+
+  /// MDLM: prefix-conditioned ancestral sampling over prefix + new-tokens positions (the prefix fixed, the rest
+  /// starting as MASK), T = `config.mdlm.steps`; the continuation is the generated positions. It draws from p_θ
+  /// itself, so the GPT-2/LTM sampling settings (temperature, top-k, top-p, greedy) must be left at their defaults.
+  static func generate(_ model: MDLMModel, prefixes: [[Int32]], config: MauveGenerationConfiguration) throws -> [[[Int32]]] {
+    guard config.sampling == SamplingSettings() else {
+      throw HarnessError.invalidArgument(
+        "MDLM samples from p_θ as the reference sampler does; --sampling/--temperature/--top-k/--top-p apply to GPT-2 "
+          + "and LTM only (leave them at their defaults, or score MDLM in a separate run)")
+    }
+    let k = config.samplesPerPrompt
+    let length = config.prefixTokens + config.newTokens
+    guard length <= model.config.modelLength else {
+      throw HarnessError.invalidArgument(
+        "--prefix-tokens + --new-tokens = \(length) exceeds the MDLM length of \(model.config.modelLength)")
+    }
+    return try inBatches(prefixes: prefixes, samplesPerPrompt: k, rowsPerBatch: 16, seed: config.seed) { rows, seeds in
+      let result: MDLMSamples
+      do {
+        result = try model.sample(prefixes: rows, length: length, settings: config.mdlm, seeds: seeds)
+      } catch let ModelError.badInput(reason) {
+        throw HarnessError.invalidArgument("MDLM sampling: \(reason) (the prompts are tokenized by the featurizer's tokenizer)")
+      }
+      // Without noise removal a position can end as MASK: it is no text, so it is dropped.
+      return result.tokens.map { Array($0[config.prefixTokens...]).filter { $0 != model.config.maskIndex } }
+    }
+  }
+
+  /// [prompt][sample] generations, `samplesPerPrompt` rows per prompt and about `rowsPerBatch` rows per call of
+  /// `generate(rows, seeds)`; row k of prompt i draws from stream i·samples + k of `seed`, whatever the batching.
+  static func inBatches(
+    prefixes: [[Int32]], samplesPerPrompt k: Int, rowsPerBatch: Int, seed: UInt64,
+    generate: (_ rows: [[Int32]], _ seeds: [UInt64]) throws -> [[Int32]]
+  ) rethrows -> [[[Int32]]] {
+    var out: [[[Int32]]] = []
+    let batch = Swift.max(1, rowsPerBatch / k)
+    for start in stride(from: 0, to: prefixes.count, by: batch) {
+      let end = Swift.min(prefixes.count, start + batch)
+      let rows = (start..<end).flatMap { p in Array(repeating: prefixes[p], count: k) }
+      let generated = try generate(rows, TokenSampler.rowSeeds(base: seed, first: start * k, count: rows.count))
+      for p in 0..<(end - start) { out.append(Array(generated[(p * k)..<((p + 1) * k)])) }
+    }
+    return out
   }
 
   /// Perplexity of each continuation given its prefix under the scorer: token-weighted exp(Σ NLL / Σ n) and the

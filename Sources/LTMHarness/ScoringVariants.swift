@@ -53,16 +53,23 @@ public struct LatentInferenceOptions: Sendable, Equatable {
 public struct DiffusionOptions: Sendable, Equatable {
   /// K (t, mask) draws per block; nil: 1, the papers' protocol (one draw per block), which has no standard error.
   public var timeSamples: Int?
+  /// n of the K = 1 antithetic time draw (groups of n consecutive blocks); nil: the reference's eval batch, 16.
+  public var timeStrata: Int?
 
-  public init(timeSamples: Int? = nil) {
+  public init(timeSamples: Int? = nil, timeStrata: Int? = nil) {
     self.timeSamples = timeSamples
+    self.timeStrata = timeStrata
   }
 
-  /// Whether `--time-samples` was given (an error when no model is a diffusion model).
-  public var isDefault: Bool { timeSamples == nil }
+  /// Whether `--time-samples`/`--time-strata` was given (an error when no model is a diffusion model).
+  public var isDefault: Bool { timeSamples == nil && timeStrata == nil }
 
   func validate() throws {
     if let k = timeSamples, k < 1 { throw HarnessError.invalidArgument("--time-samples must be at least 1, got \(k)") }
+    if let n = timeStrata, n < 1 { throw HarnessError.invalidArgument("--time-strata must be at least 1, got \(n)") }
+    if timeStrata != nil, let k = timeSamples, k > 1 {
+      throw HarnessError.invalidArgument("--time-strata applies to one draw per block; with --time-samples \(k) the draws of each block are stratified")
+    }
   }
 }
 
@@ -116,11 +123,16 @@ struct ScoringVariant {
   /// `ignore_bos` label the row and key the block cache.
   static func mdlmVariant(_ mdlm: MDLMModel, diffusion: DiffusionOptions, protocol blockProtocol: BlockProtocol, seed: UInt64) -> ScoringVariant {
     let k = diffusion.timeSamples ?? 1
-    let options = MDLMBoundOptions(timeSamples: k, seed: seed, ignoreBOS: blockProtocol.ignoreBOS)
-    let settings = ScorerSettings(values: [
+    let options = MDLMBoundOptions(
+      timeSamples: k, seed: seed, ignoreBOS: blockProtocol.ignoreBOS,
+      timeStrata: diffusion.timeStrata ?? MDLMBoundOptions.referenceEvalBatchSize)
+    var values = [
       "time_samples": String(k), "time_sampling": k == 1 ? "papers_protocol_one_draw" : "stratified_per_block",
       "ignore_bos": String(options.ignoreBOS), "sampling_eps": String(MDLMBoundOptions.samplingEps),
-    ])
+    ]
+    // K = 1: t antithetic across groups of n consecutive blocks (the reference's `_sample_t` over a batch of n).
+    if k == 1 { values["time_strata"] = String(options.timeStrata) }
+    let settings = ScorerSettings(values: values)
     return ScoringVariant(settings: settings) { blocks, indices in
       try zip(indices, mdlm.evaluate(blocks: blocks, blockIndices: indices, options: options)).map { i, e in
         let fresh = e.variance.map { FreshBlockEstimate(nll: e.nll, kl: 0, samples: e.samples, variance: $0) }

@@ -81,7 +81,7 @@ public final class ZeroShotRunner {
     }
 
     if !config.diffusion.isDefault, !loaded.contains(where: { $0.loaded.model is MDLMModel }) {
-      throw HarnessError.invalidArgument("--time-samples applies to diffusion checkpoints (MDLM), and no --model is one")
+      throw HarnessError.invalidArgument("--time-samples/--time-strata apply to diffusion checkpoints (MDLM), and no --model is one")
     }
 
     var taskInfos: [TaskInfo] = []

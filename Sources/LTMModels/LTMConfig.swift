@@ -250,7 +250,7 @@ public struct LTMConfig: Codable, Sendable, Equatable {
         }
       }
       return out
-    case .bytes, .tensor:
+    case .bytes, .tensor, .object:
       throw fail()
     }
   }

@@ -8,12 +8,19 @@ public struct MDLMBoundOptions: Sendable, Equatable {
   public var seed: UInt64
   /// bd3lm's `algo.ignore_bos`: position 0 is never masked and is left out of the token count.
   public var ignoreBOS: Bool
+  /// n, the number of consecutive blocks whose t are stratified together when K = 1 (the reference's per-device
+  /// eval batch).
+  public var timeStrata: Int
 
-  public init(timeSamples: Int = 1, seed: UInt64 = 0, ignoreBOS: Bool = false) {
+  public init(timeSamples: Int = 1, seed: UInt64 = 0, ignoreBOS: Bool = false, timeStrata: Int = MDLMBoundOptions.referenceEvalBatchSize) {
     self.timeSamples = timeSamples
     self.seed = seed
     self.ignoreBOS = ignoreBOS
+    self.timeStrata = timeStrata
   }
+
+  /// The MDLM README's `mode=ppl_eval … loader.eval_batch_size=16`: the n of the reference's `_sample_t`.
+  public static let referenceEvalBatchSize = 16
 
   /// `training.sampling_eps` = `LogLinearNoise.eps` = 1e-3.
   public static let samplingEps = 1e-3
@@ -30,6 +37,8 @@ public struct MDLMBlockEstimate: Sendable, Equatable {
   public var scoredTokens: Int
   /// Per-position loss averaged over the draws (0 where never masked).
   public var tokenLoss: [Float]
+  /// The t of each draw.
+  public var times: [Double] = []
 }
 
 extension MDLMModel {
@@ -41,12 +50,15 @@ extension MDLMModel {
   /// dσ/expm1(σ) = 1/t exactly. Every block gets its own random stream, seeded by (seed, block index), so its number
   /// does not depend on batching, sharding or `--limit-blocks`.
   ///
-  /// Time draws: the reference stratifies t across the n blocks of a per-device batch, u_i ← (u_i + i)/n
-  /// (`_sample_t`), which ties a block's t to its batch-mates. Here the K draws *of one block* are stratified the
-  /// same way, u_k ← (u_k + k)/K, then t = (1 − ε)u + ε: each draw's t is still uniform on [ε, 1], so the estimator
-  /// has the reference's expectation, and K > 1 only reduces its variance.
+  /// Time draws, t = (1 − ε)u + ε. K = 1 (the papers' protocol): as the reference's `_sample_t`, which stratifies
+  /// u across the n blocks of a batch, u_i ← (u_i/n + i/n) mod 1, here over fixed groups of n = `timeStrata`
+  /// consecutive block indices (block j is member j mod n of group ⌊j/n⌋), each group's u_i drawn from a stream
+  /// seeded by (seed, group): a block's t depends on neither `--batch-blocks`, `--limit-blocks` nor sharding.
+  /// K > 1: the K draws *of one block* are stratified the same way, u_k ← (u_k + k)/K; each draw's t is still
+  /// uniform on [ε, 1], so the estimator has the reference's expectation, and K > 1 only reduces its variance.
   public func evaluate(blocks: [[Int32]], blockIndices: [Int], options: MDLMBoundOptions) throws -> [MDLMBlockEstimate] {
     guard options.timeSamples >= 1 else { throw ModelError.badInput("time samples must be at least 1, got \(options.timeSamples)") }
+    guard options.timeStrata >= 1 else { throw ModelError.badInput("time strata must be at least 1, got \(options.timeStrata)") }
     guard blocks.count == blockIndices.count else { throw ModelError.badInput("one block index per block is needed") }
     guard let t = blocks.first?.count else { return [] }
     let k = options.timeSamples, eps = MDLMBoundOptions.samplingEps
@@ -54,13 +66,17 @@ extension MDLMModel {
     var rngs = blockIndices.map { Self.stream(seed: options.seed, block: $0) }
     var sums = [[Double]](repeating: [], count: blocks.count)
     var tokenLoss = blocks.map { [Double](repeating: 0, count: $0.count) }
+    var drawTimes = [[Double]](repeating: [], count: blocks.count)
     for draw in 0..<k {
       var xt = blocks
       var times = [Double](repeating: 0, count: blocks.count)
       for b in blocks.indices {
-        let u = (Double(draw) + rngs[b].nextUnit()) / Double(k)
+        let u = k == 1
+          ? Self.stratifiedUnit(seed: options.seed, block: blockIndices[b], strata: options.timeStrata)
+          : (Double(draw) + rngs[b].nextUnit()) / Double(k)
         let time = (1 - eps) * u + eps
         times[b] = time
+        drawTimes[b].append(time)
         let moveChance = (1 - eps) * time  // 1 − exp(−σ(t))
         for p in 0..<t {
           let r = rngs[b].nextUnit()
@@ -85,7 +101,7 @@ extension MDLMModel {
       let variance = k > 1 ? sums[b].reduce(0) { $0 + ($1 - mean) * ($1 - mean) } / Double(k - 1) / Double(k) : nil
       return MDLMBlockEstimate(
         nll: mean, variance: variance, samples: k, scoredTokens: t - (options.ignoreBOS ? 1 : 0),
-        tokenLoss: tokenLoss[b].map { Float($0 / Double(k)) })
+        tokenLoss: tokenLoss[b].map { Float($0 / Double(k)) }, times: drawTimes[b])
     }
   }
 
@@ -98,6 +114,16 @@ extension MDLMModel {
       logp[b].indices.map { p in xt[b][p] == config.maskIndex ? Float(-Double(logp[b][p]) / t[b]) : 0 }
     }
     return (logp, loss)
+  }
+
+  /// u of block j under K = 1: member i = j mod n of group g = ⌊j/n⌋ takes (U_{g,i}/n + i/n) mod 1, U_{g,·} the
+  /// uniforms of the group's own stream (keyed apart from the blocks' mask streams).
+  static func stratifiedUnit(seed: UInt64, block: Int, strata n: Int) -> Double {
+    let group = block / n, member = block % n
+    var g = stream(seed: seed &+ 0x5851_F42D_4C95_7F2D, block: group)
+    var u = 0.0
+    for _ in 0...member { u = g.nextUnit() }
+    return (u / Double(n) + Double(member) / Double(n)).truncatingRemainder(dividingBy: 1)
   }
 
   /// The random stream of one block: SplitMix64 keyed by (seed, block index).

@@ -69,6 +69,8 @@ public final class MDLMModel: BlockScoringModel {
   let finalNorm: FloatBuffer
   let finalAdaLNWeight, finalAdaLNBias: FloatBuffer  // [2d, cond]
   let headWeight, headBias: FloatBuffer  // [vocab, d], [vocab]
+  /// Which weights were loaded (EMA or raw for a Lightning checkpoint), for provenance.
+  public internal(set) var checkpointWeights: MDLMCheckpointWeights = .huggingFace
   /// c at σ = 0, computed once: MDLM-OWT is not time-conditioned, so every forward uses it.
   let zeroSigmaConditioning: [Float]
 

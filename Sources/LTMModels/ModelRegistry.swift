@@ -37,7 +37,8 @@ public enum ModelRegistry {
     },
   ]
 
-  /// torch.save files (`.pt`, `.pth`) are the LTM authors' training checkpoints, the only family saved that way.
+  /// torch.save files (`.pt`, `.pth`) are the LTM authors' training checkpoints; Lightning `.ckpt` files (also
+  /// torch.save) are the MDLM authors'.
   static let torchFileExtensions: Set<String> = ["pt", "pth"]
 
   public static func load(path: URL) throws -> LoadedModel {
@@ -49,6 +50,11 @@ public enum ModelRegistry {
     if !isDirectory.boolValue, torchFileExtensions.contains(path.pathExtension.lowercased()) {
       let model = try LTMModel.load(checkpoint: path)
       return LoadedModel(model: model, family: "ltm", checkpointFiles: [path], tokenizerDirectory: path.deletingLastPathComponent())
+    }
+    // A Lightning checkpoint (the MDLM authors' mdlm.ckpt): EMA weights preferred, config beside it or inside.
+    if !isDirectory.boolValue, path.pathExtension.lowercased() == "ckpt" {
+      let (model, _) = try MDLMModel.load(lightningCheckpoint: path)
+      return LoadedModel(model: model, family: "mdlm", checkpointFiles: [path], tokenizerDirectory: path.deletingLastPathComponent())
     }
     // A weights file inside a Hugging Face directory: load the directory (config.json lives beside it).
     let directory = isDirectory.boolValue ? path : path.deletingLastPathComponent()

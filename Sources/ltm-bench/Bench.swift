@@ -34,7 +34,7 @@ struct Bench: ParsableCommand {
   @Flag(help: "Also time GPT-2-small-shape decoding with the KV cache at batch 1 and 8.")
   var decode = false
 
-  @Flag(help: "Also time one MDLM DiT forward at the MDLM-OWT shape (768×12, 12 heads, random weights), next to GPT-2-small.")
+  @Flag(help: "Also time one MDLM DiT forward at the MDLM-OWT shape (768×12, 12 heads, random weights), next to GPT-2-small, and the ancestral sampler (50 + 50 tokens, T = 64).")
   var mdlm = false
 
   @Flag(help: "Print the report as JSON.")
@@ -64,9 +64,11 @@ struct Bench: ParsableCommand {
       let decoding = decode ? try [1, 8].map { try Benchmarks.gpt2SmallDecoding(batch: $0) } : nil
       let diffusion = mdlm ? try Benchmarks.mdlmForward(
         blockLength: blockLength, blocksPerCall: batchBlocks, repeats: repeats, sgemmGFLOPS: gemm.gflops) : nil
-      return BenchmarkReport(
+      var report = BenchmarkReport(
         threads: threads, sgemm: gemm, scoring: scoring, tokenizer: tok, ltmFastLoop: fastLoop, mauve: mauveTiming,
         decoding: decoding, mdlm: diffusion)
+      if mdlm { report.mdlmSampling = try Benchmarks.mdlmSampling() }
+      return report
     }
     if json {
       let enc = JSONEncoder()
@@ -82,6 +84,10 @@ struct Bench: ParsableCommand {
     if let m = report.mdlm {
       print(String(format: "mdlm-owt forward        %.1f tokens/s  (%.3f s per %d-token block, %d per call, all positions masked)", m.tokensPerSecond, m.secondsPerBlock, m.blockLength, m.blocksPerCall))
       print(String(format: "                        %.1f GFLOP/s = %.0f%% of sgemm", m.gflops, 100 * m.fractionOfSGEMM))
+    }
+    if let m = report.mdlmSampling {
+      print(String(format: "mdlm-owt sampler        %.2f s per sample  (%d + %d tokens, T = %d, %d samples per batch)", m.secondsPerSample, m.prefixTokens, m.newTokens, m.steps, m.samples))
+      print(String(format: "                        %.1f DiT calls per sample, %.0f%% of the steps skipped by the cache", m.networkCallsPerSample, 100 * m.skippedByCache))
     }
     for l in report.ltmFastLoop ?? [] {
       print("ltm fast loop           \(l.model)")

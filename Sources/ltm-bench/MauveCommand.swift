@@ -8,7 +8,7 @@ import LTMModels
 struct MauveCommand: ParsableCommand {
   static let configuration = CommandConfiguration(
     commandName: "mauve",
-    abstract: "MAUVE from two feature files, or end to end from generations of GPT-2 and LTM checkpoints.",
+    abstract: "MAUVE from two feature files, or end to end from generations of GPT-2, LTM and MDLM checkpoints.",
     discussion: """
       Features are safetensors (F32 or F64; FILE:TENSOR names the tensor when the file holds several) or .npy
       ('<f4'/'<f8', C order), one row per text. The pipeline is mauve-text 0.4.0's: rows stacked Q then P, L2
@@ -19,7 +19,8 @@ struct MauveCommand: ParsableCommand {
       Generation mode (--model M [--model …] --prompts TASK|FILE.jsonl --featurizer CKPT): the SEDD/LTM protocol.
       Each prompt text's first --prefix-tokens tokens are the prefix, the next --new-tokens the reference
       continuation; every model writes --samples-per-prompt continuations (LTM: q(z|prefix) fitted with the fast
-      loop, then z = mu + sigma*eps); MAUVE of the continuations against the references, generative perplexity
+      loop, then z = mu + sigma*eps; MDLM: ancestral sampling with --steps T over prefix + new-tokens positions,
+      the prefix fixed); MAUVE of the continuations against the references, generative perplexity
       under --scorer, entropy, distinct-n, repetition. Writes mauve.json, mauve.html, samples-N.jsonl.
       """)
 
@@ -29,7 +30,7 @@ struct MauveCommand: ParsableCommand {
   @Option(help: ArgumentHelp("Features of Q (the model side).", valueName: "FILE[:TENSOR]"))
   var qFeatures: String?
 
-  @Option(name: .customLong("model"), help: ArgumentHelp("Generation mode: a GPT-2 or LTM checkpoint (repeatable).", valueName: "CKPT"))
+  @Option(name: .customLong("model"), help: ArgumentHelp("Generation mode: a GPT-2, LTM or MDLM checkpoint (repeatable).", valueName: "CKPT"))
   var models: [String] = []
 
   @Option(help: ArgumentHelp("Generation mode: a task name (with --data-dir) or a JSONL file.", valueName: "TASK|FILE.jsonl"))
@@ -85,6 +86,12 @@ struct MauveCommand: ParsableCommand {
 
   @Option(help: "LTM fast-loop learning rate (default: the checkpoint's fast_lr).")
   var fastLr: Double?
+
+  @Option(help: "MDLM: reverse-diffusion steps T of the ancestral sampler (the authors' sampling.steps default).")
+  var steps: Int = 128
+
+  @Flag(help: "MDLM: skip the final noise-removal argmax (positions still masked after T steps stay MASK and are dropped from the text).")
+  var noNoiseRemoval = false
 
   @Option(help: ArgumentHelp("k-means clusters, or auto = max(2, round(min(n_p, n_q)/10)).", valueName: "N|auto"))
   var numBuckets: String = "auto"
@@ -196,6 +203,8 @@ struct MauveCommand: ParsableCommand {
       config.seed = generationSeed
       config.ltmSteps = inferenceSteps
       config.ltmLearningRate = fastLr
+      config.mdlm = MDLMSamplingSettings(steps: steps, noiseRemoval: !noNoiseRemoval)
+      try config.mdlm.validate()
       config.settings = try mauveSettings()
       config.seedCount = seeds
       config.threads = threads

@@ -85,6 +85,9 @@ struct ZeroShot: ParsableCommand {
   @Option(help: "MDLM: (t, mask) draws per block for the NELBO, with its Monte Carlo standard error; default 1, the papers' protocol (no standard error).")
   var timeSamples: Int?
 
+  @Option(help: "MDLM, one draw per block: t is stratified (antithetic) across groups of N consecutive blocks, as the reference's _sample_t over an eval batch; default 16 (the reference's eval batch size).")
+  var timeStrata: Int?
+
   private func latentOptions() throws -> LatentInferenceOptions {
     let initialization = try LatentInferenceOptions.initialization(named: posteriorInit)
     let steps = try inferenceSteps.map { text in
@@ -110,7 +113,7 @@ struct ZeroShot: ParsableCommand {
         outputDirectory: URL(fileURLWithPath: outputDir), tokenizerDirectory: tokenizer.map { URL(fileURLWithPath: $0) },
         tasksDirectory: tasksDirectory, seed: seed, useCache: !noCache, shard: try shard.map { try ShardInfo(parsing: $0) },
         baseline: baseline.map { URL(fileURLWithPath: $0) }, comparison: try compare.options(),
-        latent: try latentOptions(), diffusion: DiffusionOptions(timeSamples: timeSamples))
+        latent: try latentOptions(), diffusion: DiffusionOptions(timeSamples: timeSamples, timeStrata: timeStrata))
       return try ZeroShotRunner(configuration: config, progress: reporter).run()
     }
     reporter.finish()

@@ -94,6 +94,55 @@ final class MauveGenerationTests: XCTestCase {
     }
   }
 
+  /// Both MDLM fixtures generate text under `ltm-bench mauve` (prefix-conditioned ancestral sampling, --steps
+  /// recorded). mdlm-micro knows only ids below 512, so its prompts are words GPT-2 encodes below 512.
+  func testMDLMGenerations() throws {
+    let gpt2 = try SharedData.file("fixtures/gpt2-tiny").path
+    let micro = try SharedData.file("fixtures/mdlm-micro").path
+    let wide = try SharedData.file("fixtures/mdlm-gpt2vocab").path
+    let words = "the of and to in is that for on with as it he be at by was his are an or from this not have you we they will"
+      .split(separator: " ")
+    let file = dir.appendingPathComponent("low-ids.jsonl")
+    let lines = (0..<4).map { i in
+      "{\"text\": \"a " + (0..<20).map { String(words[(i * 7 + $0 * 3) % words.count]) }.joined(separator: " ") + "\"}"
+    }
+    try Data(lines.joined(separator: "\n").utf8).write(to: file)
+    let out = dir.appendingPathComponent("mdlm")
+    let r = try run(["mauve", "--model", micro, "--model", wide, "--prompts", file.path, "--featurizer", gpt2, "--scorer", gpt2,
+                     "--prefix-tokens", "6", "--new-tokens", "8", "--samples-per-prompt", "2", "--steps", "16",
+                     "--output-dir", out.path])
+    XCTAssertEqual(r.status, 0, r.stderr)
+    let json = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(contentsOf: out.appendingPathComponent("mauve.json"))) as? [String: Any])
+    let proto = try XCTUnwrap(json["protocol"] as? [String: Any])
+    let mdlm = try XCTUnwrap(proto["mdlm_sampling"] as? [String: Any])
+    XCTAssertEqual(mdlm["steps"] as? Int, 16)
+    XCTAssertEqual(mdlm["noise_removal"] as? Bool, true)
+    let results = try XCTUnwrap(json["results"] as? [[String: Any]])
+    XCTAssertEqual(results.map { $0["family"] as? String }, ["mdlm", "mdlm"])
+    let html = try String(contentsOf: out.appendingPathComponent("mauve.html"), encoding: .utf8)
+    XCTAssertTrue(html.contains("MDLM ancestral sampling, 16 steps, noise removal"))
+    for (i, limit) in [(1, 512), (2, 50257)] {
+      let samples = try String(contentsOf: out.appendingPathComponent("samples-\(i).jsonl"), encoding: .utf8).split(separator: "\n")
+      XCTAssertEqual(samples.count, 8)
+      for line in samples {
+        let record = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any])
+        let ids = try XCTUnwrap(record["generation_ids"] as? [Int])
+        XCTAssertEqual(ids.count, 8)
+        XCTAssertTrue(ids.allSatisfy { $0 >= 0 && $0 < limit }, "\(ids)")
+        XCTAssertFalse((record["generation"] as? String ?? "").isEmpty)
+      }
+    }
+    // Prompts outside mdlm-micro's vocabulary, and GPT-2 sampling options, fail in one line.
+    for extra in [["--model", micro, "--prompts", "wikitext2", "--data-dir", SharedData.data.path, "--split", "test",
+                   "--tasks-dir", SharedData.packageRoot.appendingPathComponent("tasks").path],
+                  ["--model", wide, "--prompts", file.path, "--temperature", "0.7"]] {
+      let bad = try run(["mauve", "--featurizer", gpt2, "--prefix-tokens", "6", "--new-tokens", "8", "--num-prompts", "2"] + extra)
+      XCTAssertEqual(bad.status, 1, extra.joined(separator: " "))
+      XCTAssertEqual(bad.stderr.split(separator: "\n").count, 1, bad.stderr)
+      XCTAssertTrue(bad.stderr.contains("MDLM"), bad.stderr)
+    }
+  }
+
   func testJSONLPrompts() throws {
     let gpt2 = try SharedData.file("fixtures/gpt2-tiny").path
     let file = dir.appendingPathComponent("prompts.jsonl")

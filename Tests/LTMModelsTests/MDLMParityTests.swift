@@ -140,6 +140,41 @@ final class MDLMMicroParityTests: MDLMFixtureParity {
     XCTAssertEqual(bd3[0].tokenLoss[0], 0)
     XCTAssertNil(try model.evaluate(blocks: x0, blockIndices: [0, 1], options: MDLMBoundOptions())[0].variance)
   }
+
+  /// K = 1: t antithetic across fixed groups of n consecutive block indices, as the reference's `_sample_t` over a
+  /// batch of n: each group holds exactly one t per stratum [ε + (1−ε)i/n, ε + (1−ε)(i+1)/n), member i in stratum
+  /// i; and a block's t (and number) is the same whichever blocks share its call.
+  func testOneDrawTimesAreStratifiedAcrossBlockGroups() throws {
+    let x0 = try rows("x0")
+    let eps = MDLMBoundOptions.samplingEps
+    for n in [16, 5] {
+      let options = MDLMBoundOptions(seed: 3, timeStrata: n)
+      let indices = Array(0..<(3 * n + 2))
+      let blocks = indices.map { x0[$0 % 2] }
+      let all = try model.evaluate(blocks: blocks, blockIndices: indices, options: options)
+      for group in 0..<3 {
+        let members = (0..<n).map { all[group * n + $0].times[0] }
+        for (i, t) in members.enumerated() {
+          let u = (t - eps) / (1 - eps)
+          XCTAssertEqual(Int(u * Double(n)), i, "group \(group) member \(i): t \(t)")
+        }
+      }
+      // Batches of 3, and one block alone at an offset (a shard or --limit-blocks), give the same t and numbers.
+      for start in stride(from: 0, to: indices.count, by: 3) {
+        let part = Array(indices[start..<min(indices.count, start + 3)])
+        let some = try model.evaluate(blocks: part.map { blocks[$0] }, blockIndices: part, options: options)
+        for (j, i) in part.enumerated() {
+          XCTAssertEqual(some[j].times, all[i].times)
+          XCTAssertEqual(some[j].nll, all[i].nll, accuracy: 1e-6 * abs(all[i].nll), "same draws; fp32 GEMM rounding differs with the batch")
+        }
+      }
+    }
+    // Another seed moves the draws; the group streams are not the blocks' mask streams.
+    let a = try model.evaluate(blocks: [x0[0]], blockIndices: [0], options: MDLMBoundOptions(seed: 3))
+    let b = try model.evaluate(blocks: [x0[0]], blockIndices: [0], options: MDLMBoundOptions(seed: 4))
+    XCTAssertNotEqual(a[0].times, b[0].times)
+    XCTAssertEqual(MDLMBoundOptions().timeStrata, 16)
+  }
 }
 
 final class MDLMGPT2VocabParityTests: MDLMFixtureParity {
