@@ -136,6 +136,31 @@ final class LTMFewShotTests: XCTestCase {
     XCTAssertEqual(try adapter.loglikelihoods([requests[2]], seed: 2, document: 8)[0], got[2])
   }
 
+  /// The same on ltm-gpt2vocab (window 256, 1024 positions, vocab 50258) with a prompt longer than the window:
+  /// the cached sliding-window decode equals iterated full forwards at the fitted z.
+  func testGreedyDecodeOnTheGPT2VocabularyModel() throws {
+    let big = try LTMModel.load(checkpoint: try SharedData.file("fixtures/ltm-gpt2vocab/ckpt.pt"))
+    let bigAdapter = try XCTUnwrap(try fewShotModel(big, options: FewShotModelOptions()) as? LTMFewShot)
+    let lines = try SharedData.jsonLines("fixtures/zero-shot-pipeline/wikitext-test.jsonl")
+    let ids = lines.compactMap { $0["ids"] as? [Int] }.flatMap { $0 }.map(Int32.init)
+    let prompt = Array(ids.prefix(300)), context = Array(ids.prefix(290))
+    let got = try bigAdapter.generate(
+      GenerationRequest(prompt: prompt, fitContext: context), settings: .init(strategy: .greedy, maxNewTokens: 6, candidates: 2),
+      seed: 0, document: 3)
+    let latents = try bigAdapter.generationLatents(context: context, fits: 2, seed: 0, document: 3)
+    let v = big.args.vocabSize
+    for (k, z) in latents.enumerated() {
+      var sequence = prompt, want: [Int32] = []
+      for _ in 0..<6 {
+        let logits = try big.logits(inputs: sequence, z: z)
+        let next = logits.withUnsafeBufferPointer { Int32(FewShotChecks.argmax($0.baseAddress! + (sequence.count - 1) * v, count: v)) }
+        want.append(next)
+        sequence.append(next)
+      }
+      XCTAssertEqual(got[k], want, "fit \(k)")
+    }
+  }
+
   func testBadInputsAreErrors() {
     XCTAssertThrowsError(try adapter.loglikelihoods([LoglikelihoodRequest(context: [3], continuation: [4])], seed: 0, document: 0))
     XCTAssertThrowsError(try adapter.generate(
