@@ -154,6 +154,15 @@ extension TokenSampler {
     rows: Int, vocab: Int, newTokens: Int, stopToken: Int32?, firstLogits: [Float],
     extend: ([[Int32]]) throws -> [Float]
   ) rethrows -> [[Int32]] {
+    try decode(rows: rows, vocab: vocab, newTokens: newTokens, stopTokens: Set(stopToken.map { [$0] } ?? []),
+               firstLogits: firstLogits, extend: extend)
+  }
+
+  /// `decode` with any number of stop tokens (few-shot tasks stop on several ids).
+  mutating func decode(
+    rows: Int, vocab: Int, newTokens: Int, stopTokens: Set<Int32>, firstLogits: [Float],
+    extend: ([[Int32]]) throws -> [Float]
+  ) rethrows -> [[Int32]] {
     var outputs = [[Int32]](repeating: [], count: rows)
     var done = [Bool](repeating: false, count: rows)
     var logits = firstLogits
@@ -163,7 +172,7 @@ extension TokenSampler {
         for r in 0..<rows where !done[r] {
           let t = sample(lb.baseAddress! + r * vocab, vocab: vocab, row: r)
           outputs[r].append(t)
-          if t == stopToken { done[r] = true } else { next[r] = [t] }
+          if stopTokens.contains(t) { done[r] = true } else { next[r] = [t] }
         }
       }
       if step == newTokens - 1 || next.allSatisfy(\.isEmpty) { break }

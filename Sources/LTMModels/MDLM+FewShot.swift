@@ -1,0 +1,78 @@
+import Foundation
+
+/// MDLM for few-shot evaluation.
+///
+/// Loglikelihoods: log p(cont | ctx) ≈ −[NELBO(ctx + cont) − NELBO(ctx)], each NELBO the continuous-time bound of
+/// `evaluate` (MDLM+Bound.swift) with K time samples. Each of the K draws is its own single-draw estimate keyed by
+/// (seed, document, context, draw), and the same key serves both sequences, so the two NELBOs share t and the mask
+/// uniforms of the context positions (common random numbers: the difference has far less variance than either
+/// term). Both are upper bounds on −log p, but their difference is not a bound on anything: it is an estimate,
+/// labelled `mdlm-nelbo-difference`, and there is no greedy decoder, so `isGreedy` is nil.
+///
+/// Lengths: the DiT takes any length up to `model_length` (rotary positions, no padding or fixed shape), so each
+/// sequence runs at its own length; longer ones are an error, as the harness truncates prompts.
+final class MDLMFewShot: FewShotLanguageModel {
+  static let estimator = "mdlm-nelbo-difference"
+  let model: MDLMModel
+  let timeSamples: Int
+  let samplerSteps: Int
+
+  init(model: MDLMModel, options: FewShotModelOptions) throws {
+    guard options.mdlmTimeSamples >= 1 else { throw ModelError.badInput("time samples must be at least 1, got \(options.mdlmTimeSamples)") }
+    self.model = model
+    timeSamples = options.mdlmTimeSamples
+    samplerSteps = options.mdlmSamplerSteps
+  }
+
+  var descriptor: ModelDescriptor { model.descriptor }
+  var settingsSummary: [String: String] {
+    ["time_samples": String(timeSamples), "loglikelihood": Self.estimator, "common_random_numbers": "true",
+     "sampling_eps": String(MDLMBoundOptions.samplingEps)]
+  }
+
+  /// The stream key of draw k for a context of a document (shared by NELBO(ctx) and NELBO(ctx + cont)).
+  static func drawKey(document: Int, context: [Int32], draw: Int) -> Int {
+    let h = LTMGaussian.mix(LTMGaussian.mix(UInt64(bitPattern: Int64(document))) ^ UInt64(bitPattern: Int64(LTMModel.contentKey(context))))
+    return Int(LTMGaussian.mix(h ^ UInt64(draw)) >> 1)  // non-negative: `evaluate` takes block indices ≥ 0
+  }
+
+  /// The NELBO of `tokens` averaged over the K draws of `context`'s keys.
+  func nelbo(_ tokens: [Int32], seed: UInt64, document: Int, context: [Int32]) throws -> Double {
+    guard tokens.count <= model.config.modelLength else {
+      throw ModelError.badInput("\(tokens.count) tokens exceed the MDLM's model_length \(model.config.modelLength)")
+    }
+    let options = MDLMBoundOptions(timeSamples: 1, seed: seed, ignoreBOS: false)
+    var sum = 0.0
+    for k in 0..<timeSamples {
+      sum += try model.evaluate(blocks: [tokens], blockIndices: [Self.drawKey(document: document, context: context, draw: k)], options: options)[0].nll
+    }
+    return sum / Double(timeSamples)
+  }
+
+  func loglikelihoods(_ requests: [LoglikelihoodRequest], seed: UInt64, document: Int) throws -> [ContinuationScore] {
+    try FewShotChecks.validate(requests)
+    var contextNELBO: [[Int32]: Double] = [:]
+    return try requests.map { r in
+      let base = try contextNELBO[r.context] ?? nelbo(r.context, seed: seed, document: document, context: r.context)
+      contextNELBO[r.context] = base
+      let whole = try nelbo(r.context + r.continuation, seed: seed, document: document, context: r.context)
+      return ContinuationScore(logprob: base - whole, isGreedy: nil, tokenCount: r.continuation.count, estimator: Self.estimator)
+    }
+  }
+
+  func generate(
+    _ request: GenerationRequest, settings: FewShotGenerationSettings, seed: UInt64, document: Int
+  ) throws -> [[Int32]] {
+    try FewShotChecks.validate(request, settings)
+    return try prefixConditionedSamples(request.prompt, settings: settings, seed: seed, document: document)
+  }
+
+  /// The one place the prefix-conditioned ancestral sampler (`MDLMSampling.swift`, another branch) connects:
+  /// `settings.candidates` samples of `settings.maxNewTokens` tokens after `prompt`, `samplerSteps` reverse steps,
+  /// keyed by (seed, document, candidate).
+  private func prefixConditionedSamples(
+    _ prompt: [Int32], settings: FewShotGenerationSettings, seed: UInt64, document: Int
+  ) throws -> [[Int32]] {
+    throw ModelError.badInput("MDLM generation arrives with the ancestral sampler (MDLMSampling.swift); few-shot generation tasks cannot run on MDLM yet")
+  }
+}

@@ -1,0 +1,72 @@
+import Foundation
+import LTMTensor
+import LTMTestSupport
+import XCTest
+@testable import LTMModels
+
+/// The MDLM few-shot adapter on mdlm-micro (model_length 64): the loglikelihood is the difference of the two NELBOs
+/// under shared random numbers, sequences run at their own length, and generation is not connected yet.
+final class MDLMFewShotTests: XCTestCase {
+  private var model: MDLMModel!
+  private var tokens: [Int32]!
+
+  override func setUpWithError() throws {
+    BLAS.threads = 2
+    let loaded = try ModelRegistry.load(path: try SharedData.file("fixtures/mdlm-micro"))
+    model = try XCTUnwrap(loaded.model as? MDLMModel)
+    var rng = SplitMix64(seed: 8)
+    tokens = (0..<80).map { _ in Int32(rng.next() % 512) }
+  }
+
+  func testLoglikelihoodIsTheNELBODifferenceWithSharedDraws() throws {
+    let adapter = try fewShotModel(model, options: FewShotModelOptions(mdlmTimeSamples: 3))
+    let context = Array(tokens.prefix(20))
+    let conts: [[Int32]] = [Array(tokens[20..<24]), Array(tokens[40..<41])]
+    let got = try adapter.loglikelihoods(conts.map { LoglikelihoodRequest(context: context, continuation: $0) }, seed: 4, document: 6)
+    let options = MDLMBoundOptions(timeSamples: 1, seed: 4)
+    func nelbo(_ x: [Int32]) throws -> Double {
+      try (0..<3).reduce(0.0) { s, k in
+        try s + model.evaluate(blocks: [x], blockIndices: [MDLMFewShot.drawKey(document: 6, context: context, draw: k)], options: options)[0].nll
+      } / 3
+    }
+    for (r, cont) in conts.enumerated() {
+      XCTAssertEqual(got[r].logprob, try nelbo(context) - nelbo(context + cont))
+      XCTAssertNil(got[r].isGreedy)
+      XCTAssertEqual(got[r].estimator, "mdlm-nelbo-difference")
+      XCTAssertEqual(got[r].tokenCount, cont.count)
+    }
+    // Reproducible for a (seed, document); another seed draws other times and masks.
+    let single = try fewShotModel(model, options: FewShotModelOptions())
+    let a = try single.loglikelihoods([LoglikelihoodRequest(context: context, continuation: conts[0])], seed: 4, document: 6)
+    let b = try single.loglikelihoods([LoglikelihoodRequest(context: context, continuation: conts[0])], seed: 4, document: 6)
+    XCTAssertEqual(a, b)
+    XCTAssertNotEqual(a, try single.loglikelihoods([LoglikelihoodRequest(context: context, continuation: conts[0])], seed: 5, document: 6))
+  }
+
+  /// The first draw's time and the masks of the context positions are the same in both NELBOs (common random numbers).
+  func testBothNELBOsShareTimeAndContextMasks() throws {
+    let context = Array(tokens.prefix(20)), whole = Array(tokens.prefix(26))
+    let key = MDLMFewShot.drawKey(document: 1, context: context, draw: 0)
+    let options = MDLMBoundOptions(timeSamples: 1, seed: 9)
+    let c = try model.evaluate(blocks: [context], blockIndices: [key], options: options)[0]
+    let w = try model.evaluate(blocks: [whole], blockIndices: [key], options: options)[0]
+    // Masked positions have a positive loss; the context's masked set is the same in both.
+    XCTAssertEqual(c.tokenLoss.map { $0 > 0 }, w.tokenLoss.prefix(20).map { $0 > 0 })
+    XCTAssertTrue(c.tokenLoss.contains { $0 > 0 })
+  }
+
+  func testLengthsAndGeneration() throws {
+    let adapter = try fewShotModel(model, options: FewShotModelOptions())
+    XCTAssertEqual(adapter.descriptor.bound, .upper)
+    // Short sequences run at their own length; past model_length is an error.
+    XCTAssertNoThrow(try adapter.loglikelihoods([LoglikelihoodRequest(context: [1], continuation: [2])], seed: 0, document: 0))
+    XCTAssertThrowsError(try adapter.loglikelihoods(
+      [LoglikelihoodRequest(context: Array(tokens.prefix(60)), continuation: Array(tokens[60..<70]))], seed: 0, document: 0))
+    XCTAssertThrowsError(try adapter.generate(
+      GenerationRequest(prompt: [1, 2]), settings: .init(strategy: .sample, maxNewTokens: 4), seed: 0, document: 0)
+    ) { error in
+      XCTAssertTrue("\(error)".contains("ancestral sampler"), "\(error)")
+    }
+    XCTAssertThrowsError(try fewShotModel(model, options: FewShotModelOptions(mdlmTimeSamples: 0)))
+  }
+}
