@@ -15,12 +15,12 @@ public struct FewShotModelOptions: Sendable, Equatable {
   public var ltmFits: Int
   /// MDLM: K (t, mask) draws per NELBO (`--time-samples`); both NELBOs of a request use the same K draws' uniforms.
   public var mdlmTimeSamples: Int
-  /// MDLM: reverse-process steps of the prefix-conditioned sampler (used once the sampler is connected).
+  /// MDLM: reverse-process steps T of the prefix-conditioned sampler (the authors' `sampling.steps` default, 128).
   public var mdlmSamplerSteps: Int
 
   public init(
     ltmSteps: Int? = nil, ltmFastLearningRate: Double? = nil, ltmInitialization: LTMPosteriorInit = .official,
-    ltmFits: Int = 5, mdlmTimeSamples: Int = 1, mdlmSamplerSteps: Int = 1000
+    ltmFits: Int = 5, mdlmTimeSamples: Int = 1, mdlmSamplerSteps: Int = 128
   ) {
     self.ltmSteps = ltmSteps
     self.ltmFastLearningRate = ltmFastLearningRate

@@ -41,7 +41,8 @@ final class MDLMFewShot: FewShotLanguageModel {
     guard tokens.count <= model.config.modelLength else {
       throw ModelError.badInput("\(tokens.count) tokens exceed the MDLM's model_length \(model.config.modelLength)")
     }
-    let options = MDLMBoundOptions(timeSamples: 1, seed: seed, ignoreBOS: false)
+    // One plain uniform t per draw (no strata: the draw keys are hashes, not consecutive block indices).
+    let options = MDLMBoundOptions(timeSamples: 1, seed: seed, ignoreBOS: false, timeStrata: 1)
     var sum = 0.0
     for k in 0..<timeSamples {
       sum += try model.evaluate(blocks: [tokens], blockIndices: [Self.drawKey(document: document, context: context, draw: k)], options: options)[0].nll
@@ -67,12 +68,34 @@ final class MDLMFewShot: FewShotLanguageModel {
     return try prefixConditionedSamples(request.prompt, settings: settings, seed: seed, document: document)
   }
 
-  /// The one place the prefix-conditioned ancestral sampler (`MDLMSampling.swift`, another branch) connects:
-  /// `settings.candidates` samples of `settings.maxNewTokens` tokens after `prompt`, `samplerSteps` reverse steps,
-  /// keyed by (seed, document, candidate).
+  /// `settings.candidates` prefix-conditioned ancestral samples (`MDLMSampling.swift`) of `settings.maxNewTokens`
+  /// tokens after `prompt` (the prompt positions fixed, the rest starting as MASK), `samplerSteps` reverse steps with
+  /// the final noise-removal argmax. Candidate k draws from the stream keyed by (seed, document, k), so it does not
+  /// depend on K or on other documents. A candidate ends after its first stop token (kept), as the autoregressive
+  /// families' do; the positions after it were sampled jointly but are not part of the answer.
   private func prefixConditionedSamples(
     _ prompt: [Int32], settings: FewShotGenerationSettings, seed: UInt64, document: Int
   ) throws -> [[Int32]] {
-    throw ModelError.badInput("MDLM generation arrives with the ancestral sampler (MDLMSampling.swift); few-shot generation tasks cannot run on MDLM yet")
+    guard settings.strategy == .sample else {
+      throw ModelError.badInput("MDLM generates by ancestral sampling only (strategy `sample`), not `\(settings.strategy.rawValue)`")
+    }
+    let length = prompt.count + settings.maxNewTokens
+    guard length <= model.config.modelLength else {
+      throw ModelError.badInput("prompt (\(prompt.count)) + new tokens (\(settings.maxNewTokens)) exceed the MDLM's model_length \(model.config.modelLength)")
+    }
+    let documentSeed = LTMGaussian.mix(seed ^ LTMGaussian.mix(UInt64(bitPattern: Int64(document))))
+    let samples = try model.sample(
+      prefixes: Array(repeating: prompt, count: settings.candidates), length: length,
+      settings: MDLMSamplingSettings(steps: samplerSteps),
+      seeds: TokenSampler.rowSeeds(base: documentSeed, count: settings.candidates))
+    let stops = Set(settings.stopTokens)
+    return samples.tokens.map { row in
+      var out: [Int32] = []
+      for token in row[prompt.count...] {
+        out.append(token)
+        if stops.contains(token) { break }
+      }
+      return out
+    }
   }
 }

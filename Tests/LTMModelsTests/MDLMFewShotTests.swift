@@ -5,7 +5,7 @@ import XCTest
 @testable import LTMModels
 
 /// The MDLM few-shot adapter on mdlm-micro (model_length 64): the loglikelihood is the difference of the two NELBOs
-/// under shared random numbers, sequences run at their own length, and generation is not connected yet.
+/// under shared random numbers, sequences run at their own length, and generation is prefix-conditioned ancestral sampling.
 final class MDLMFewShotTests: XCTestCase {
   private var model: MDLMModel!
   private var tokens: [Int32]!
@@ -23,7 +23,7 @@ final class MDLMFewShotTests: XCTestCase {
     let context = Array(tokens.prefix(20))
     let conts: [[Int32]] = [Array(tokens[20..<24]), Array(tokens[40..<41])]
     let got = try adapter.loglikelihoods(conts.map { LoglikelihoodRequest(context: context, continuation: $0) }, seed: 4, document: 6)
-    let options = MDLMBoundOptions(timeSamples: 1, seed: 4)
+    let options = MDLMBoundOptions(timeSamples: 1, seed: 4, timeStrata: 1)
     func nelbo(_ x: [Int32]) throws -> Double {
       try (0..<3).reduce(0.0) { s, k in
         try s + model.evaluate(blocks: [x], blockIndices: [MDLMFewShot.drawKey(document: 6, context: context, draw: k)], options: options)[0].nll
@@ -63,10 +63,41 @@ final class MDLMFewShotTests: XCTestCase {
     XCTAssertThrowsError(try adapter.loglikelihoods(
       [LoglikelihoodRequest(context: Array(tokens.prefix(60)), continuation: Array(tokens[60..<70]))], seed: 0, document: 0))
     XCTAssertThrowsError(try adapter.generate(
-      GenerationRequest(prompt: [1, 2]), settings: .init(strategy: .sample, maxNewTokens: 4), seed: 0, document: 0)
-    ) { error in
-      XCTAssertTrue("\(error)".contains("ancestral sampler"), "\(error)")
-    }
+      GenerationRequest(prompt: [1, 2]), settings: .init(strategy: .greedy, maxNewTokens: 4), seed: 0, document: 0))
+    XCTAssertThrowsError(try adapter.generate(
+      GenerationRequest(prompt: Array(tokens.prefix(60))), settings: .init(strategy: .sample, maxNewTokens: 10), seed: 0, document: 0))
     XCTAssertThrowsError(try fewShotModel(model, options: FewShotModelOptions(mdlmTimeSamples: 0)))
+  }
+
+  /// Generation: K candidates of exactly the asked length (no MASK left), each equal to the sampler's own output for
+  /// the prompt and the candidate's seed, cut after a stop token; candidate k does not depend on K.
+  func testGenerationIsPrefixConditionedSampling() throws {
+    let adapter = try fewShotModel(model, options: FewShotModelOptions(mdlmSamplerSteps: 8))
+    let prompt = Array(tokens.prefix(6))
+    let five = try adapter.generate(
+      GenerationRequest(prompt: prompt), settings: .init(strategy: .sample, maxNewTokens: 10, candidates: 5), seed: 3, document: 7)
+    XCTAssertEqual(five.count, 5)
+    for c in five {
+      XCTAssertEqual(c.count, 10)
+      XCTAssertFalse(c.contains(model.config.maskIndex))
+    }
+    XCTAssertGreaterThan(Set(five).count, 1, "independent candidates should differ")
+    let two = try adapter.generate(
+      GenerationRequest(prompt: prompt), settings: .init(strategy: .sample, maxNewTokens: 10, candidates: 2), seed: 3, document: 7)
+    XCTAssertEqual(two, Array(five.prefix(2)))
+    let otherDocument = try adapter.generate(
+      GenerationRequest(prompt: prompt), settings: .init(strategy: .sample, maxNewTokens: 10, candidates: 2), seed: 3, document: 8)
+    XCTAssertNotEqual(otherDocument, two)
+    // The same draws as the sampler called directly.
+    let direct = try model.sample(
+      prefixes: [prompt, prompt], length: 16, settings: MDLMSamplingSettings(steps: 8),
+      seeds: TokenSampler.rowSeeds(base: LTMGaussian.mix(3 ^ LTMGaussian.mix(7)), count: 2))
+    XCTAssertEqual(direct.tokens.map { Array($0[6...]) }, two)
+    // A stop token ends a candidate (kept).
+    let stop = five[0][4]
+    let stopped = try adapter.generate(
+      GenerationRequest(prompt: prompt),
+      settings: .init(strategy: .sample, maxNewTokens: 10, candidates: 1, stopTokens: [stop]), seed: 3, document: 7)
+    XCTAssertEqual(stopped[0], Array(five[0].prefix(through: five[0].firstIndex(of: stop)!)))
   }
 }
