@@ -78,6 +78,14 @@ public struct HubClient: Sendable {
     return try download(reference, progress: progress)
   }
 
+  /// The repository and revision a complete hub download in `directory` came from (its marker file).
+  public static func downloadedReference(in directory: URL) -> HubModelReference? {
+    guard let data = FileManager.default.contents(atPath: directory.appendingPathComponent(completeMarker).path),
+      let marker = try? JSONDecoder().decode(Marker.self, from: data)
+    else { return nil }
+    return HubModelReference("\(marker.repo)@\(marker.revision)")
+  }
+
   public func directory(for reference: HubModelReference) -> URL {
     cache.root.appendingPathComponent("models").appendingPathComponent(reference.owner)
       .appendingPathComponent(reference.name).appendingPathComponent(reference.revision.replacingOccurrences(of: "/", with: "--"))
