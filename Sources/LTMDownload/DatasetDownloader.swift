@@ -66,6 +66,9 @@ public struct DatasetDownloader: Sendable {
   @discardableResult
   public func ensure(_ files: [ManifestFile], progress: DownloadProgress = { _ in }) throws -> DownloadSummary {
     var summary = DownloadSummary()
+    // One entry per cache path (wikitext2 and wikitext103 list the same files).
+    var seen = Set<String>()
+    let files = files.filter { seen.insert($0.path).inserted }
     let missing = self.missing(files)
     for file in files where !missing.contains(file) {
       summary.present.append(file.path)

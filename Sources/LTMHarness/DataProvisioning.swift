@@ -21,7 +21,9 @@ public enum DataProvisioning {
           "task \(spec.name) has no download source (known: \(manifest.names.joined(separator: ", "))); pass --data-dir DIR with its files")
       }
       let chosen = split ?? blockProtocol.split ?? spec.defaultSplit
-      for file in try manifest.files(datasets: [spec.name], split: chosen) where !files.contains(file) { files.append(file) }
+      for file in try manifest.files(datasets: [spec.name], split: chosen) where !files.contains(where: { $0.path == file.path }) {
+        files.append(file)
+      }
     }
     return files
   }

@@ -12,8 +12,8 @@ struct FakeHub {
   let server: LoopbackHTTPServer
 
   /// `corrupt`: a file served with one flipped byte (its listing entry stays right).
-  init(repo: String = "openai-community/gpt2", revision: String = "main", corrupt: String? = nil) throws {
-    let root = try SharedData.file("fixtures/gpt2-tiny")
+  init(repo: String = "openai-community/gpt2", revision: String = "main", corrupt: String? = nil, root: URL? = nil) throws {
+    let root = try root ?? SharedData.file("fixtures/gpt2-tiny")
     let names = try FileManager.default.contentsOfDirectory(atPath: root.path).sorted()
     var siblings: [[String: Any]] = []
     var bodies: [String: Data] = [:]
@@ -85,6 +85,29 @@ final class HubDownloadTests: XCTestCase {
     let count = hub.server.requests.count
     XCTAssertEqual(try client.resolveModel("openai-community/gpt2@main").path, directory.path)
     XCTAssertEqual(hub.server.requests.count, count, "a complete model directory is used without the network")
+  }
+
+  /// A sharded repository: the index is fetched first, then exactly the shards its weight_map names.
+  func testShardedWeightsFollowTheIndex() throws {
+    let repo = try temporaryDirectory(self)
+    try FileManager.default.copyItem(
+      at: try SharedData.file("fixtures/gpt2-tiny/config.json"), to: repo.appendingPathComponent("config.json"))
+    let shards = ["model-00001-of-00002.safetensors", "model-00002-of-00002.safetensors"]
+    for (i, shard) in shards.enumerated() { try Data(repeating: UInt8(i + 1), count: 5000 + i).write(to: repo.appendingPathComponent(shard)) }
+    try Data("unused".utf8).write(to: repo.appendingPathComponent("model-extra.safetensors"))
+    let index = ["metadata": ["total_size": 10001], "weight_map": ["a": shards[0], "b": shards[1], "c": shards[0]]]
+    try JSONSerialization.data(withJSONObject: index).write(to: repo.appendingPathComponent("model.safetensors.index.json"))
+    let hub = try FakeHub(repo: "someone/sharded", revision: "v1", root: repo)
+    defer { hub.server.stop() }
+    let cache = try temporaryDirectory(self)
+    let directory = try HubClient(cache: DataCache(root: cache), environment: hub.environment).resolveModel("someone/sharded@v1")
+    XCTAssertEqual(
+      try FileManager.default.contentsOfDirectory(atPath: directory.path).sorted(),
+      [".ltm-bench-complete.json", "config.json", "model-00001-of-00002.safetensors", "model-00002-of-00002.safetensors",
+       "model.safetensors.index.json"])
+    XCTAssertEqual(try Data(contentsOf: directory.appendingPathComponent(shards[1])), try Data(contentsOf: repo.appendingPathComponent(shards[1])))
+    XCTAssertEqual(HubClient.downloadedReference(in: directory), HubModelReference("someone/sharded@v1"))
+    XCTAssertFalse(hub.server.requests.contains { $0.path.hasSuffix("model-extra.safetensors") })
   }
 
   func testCorruptWeightsAreRefusedAndNothingIsMarkedComplete() throws {
