@@ -6,13 +6,14 @@ import LTMTasks
 /// can fill (or, offline, check) the cache first and then read it as its data directory.
 public enum DataProvisioning {
   /// The files of each task's scored split (`split`, else the protocol's, else the task's default), by the
-  /// same rule as `ZeroShotRunner`. A task the download manifest does not know is an error naming it.
+  /// same rule as `ZeroShotRunner` (no protocol: `split` or the default, as mauve reads prompts). A task the
+  /// download manifest does not know is an error naming it.
   public static func requiredFiles(
-    taskNames: [String], split: String?, protocolName: String, tasksDirectory: URL
+    taskNames: [String], split: String?, protocolName: String?, tasksDirectory: URL
   ) throws -> [ManifestFile] {
     let manifest = try DatasetManifest.load(file: DatasetManifest.location(tasksDirectory: tasksDirectory))
     let catalog = try TaskCatalog.load(directory: tasksDirectory)
-    let blockProtocol = try BlockProtocol.named(protocolName)
+    let protocolSplit = try protocolName.flatMap { try BlockProtocol.named($0).split }
     var files: [ManifestFile] = []
     for name in taskNames {
       let spec = try catalog.task(named: name)
@@ -20,7 +21,7 @@ public enum DataProvisioning {
         throw HarnessError.invalidArgument(
           "task \(spec.name) has no download source (known: \(manifest.names.joined(separator: ", "))); pass --data-dir DIR with its files")
       }
-      let chosen = split ?? blockProtocol.split ?? spec.defaultSplit
+      let chosen = split ?? protocolSplit ?? spec.defaultSplit
       for file in try manifest.files(datasets: [spec.name], split: chosen) where !files.contains(where: { $0.path == file.path }) {
         files.append(file)
       }

@@ -97,4 +97,26 @@ final class CommandLineDownloadTests: XCTestCase {
     XCTAssertTrue(line.contains("ptb/ptb.valid.txt (https://raw.githubusercontent.com/"), line)
     XCTAssertTrue(line.contains("wikitext/wiki.valid.raw (https://huggingface.co/datasets/ggml-org/ci/"), line)
   }
+
+  /// `mauve` generation mode takes hub names for --model/--featurizer/--scorer and downloads a task's
+  /// prompts on first use, like zero-shot.
+  func testMauveResolvesHubNamesAndDownloadsPrompts() throws {
+    let hub = try FakeHub()
+    let server = try mirror()
+    defer {
+      hub.server.stop()
+      server.stop()
+    }
+    let cache = try temporaryDirectory(self).path
+    let out = try temporaryDirectory(self)
+    let r = try run(
+      ["mauve", "--model", "gpt2", "--featurizer", "gpt2", "--scorer", "gpt2", "--prompts", "wikitext2", "--split", "test",
+       "--num-prompts", "4", "--samples-per-prompt", "1", "--prefix-tokens", "8", "--new-tokens", "8",
+       "--cache-dir", cache, "--mirror", server.baseURL.absoluteString, "--output-dir", out.path],
+      environment: hub.environment)
+    XCTAssertEqual(r.status, 0, r.stderr)
+    XCTAssertTrue(r.stdout.contains("4 prompts from wikitext2"), r.stdout)
+    XCTAssertEqual(cachedFiles(URL(fileURLWithPath: cache)).filter { !$0.hasPrefix("models/") }, ["wikitext/wiki.test.raw"])
+    XCTAssertEqual(server.requests.map(\.path), ["/wikitext/wiki.test.raw"])
+  }
 }
