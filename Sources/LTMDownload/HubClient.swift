@@ -163,6 +163,21 @@ public struct HubClient: Sendable {
     return directory
   }
 
+  /// Size, then the LFS sha256 or the git blob id the listing gives (nothing to check when it gives neither).
+  private static func verify(_ file: URL, _ sibling: Listing.Sibling, url: String) throws {
+    if let expected = sibling.lfs?.size ?? sibling.size, HTTPFetcher.size(of: file) != expected {
+      throw DownloadError.sizeMismatch(url: url, expected: expected, actual: HTTPFetcher.size(of: file))
+    }
+    if let lfs = sibling.lfs {
+      try FileHashing.verify(file, .sha256(lfs.sha256.lowercased()), url: url)
+    } else if let blob = sibling.blobId {
+      let actual = try FileHashing.gitBlobSHA1(of: file)
+      guard actual == blob.lowercased() else {
+        throw DownloadError.checksumMismatch(url: url, algorithm: "git blob sha1", expected: blob, actual: actual)
+      }
+    }
+  }
+
   private func shardNames(index: URL) throws -> [String] {
     struct Index: Decodable { var weight_map: [String: String] }
     guard let data = FileManager.default.contents(atPath: index.path),
@@ -196,12 +211,17 @@ public struct HubClient: Sendable {
   ) throws {
     let destination = directory.appendingPathComponent(name)
     let displayPath = "models/\(reference.repo)/\(reference.revision)/\(name)"
-    if FileManager.default.fileExists(atPath: destination.path) {
-      progress(.present(path: displayPath))
-      return
-    }
     let pathPart = name.split(separator: "/").map { Self.escape(String($0)) }.joined(separator: "/")
     let url = "\(base)/\(reference.repo)/resolve/\(Self.escape(commit))/\(pathPart)"
+    // A file left by an interrupted earlier call counts only if it matches this listing (a branch may have
+    // moved since): otherwise it is fetched again, so a directory never mixes two commits.
+    if FileManager.default.fileExists(atPath: destination.path) {
+      if (try? Self.verify(destination, sibling, url: url)) != nil {
+        progress(.present(path: displayPath))
+        return
+      }
+      try? FileManager.default.removeItem(at: destination)
+    }
     let digestLabel: String
     if sibling.lfs != nil { digestLabel = "sha256 (hub LFS)" } else if sibling.blobId != nil { digestLabel = "git blob sha1" } else {
       guard options.allowUnverified else { throw DownloadError.unverified(url: url, path: displayPath) }
@@ -212,18 +232,7 @@ public struct HubClient: Sendable {
     progress(.fetching(url: url))
     try fetcher.fetch(remote, into: partial) { received, total in progress(.bytes(url: url, received: received, total: total)) }
     do {
-      let expectedSize = sibling.lfs?.size ?? sibling.size
-      if let expectedSize, HTTPFetcher.size(of: partial) != expectedSize {
-        throw DownloadError.sizeMismatch(url: url, expected: expectedSize, actual: HTTPFetcher.size(of: partial))
-      }
-      if let lfs = sibling.lfs {
-        try FileHashing.verify(partial, .sha256(lfs.sha256.lowercased()), url: url)
-      } else if let blob = sibling.blobId {
-        let actual = try FileHashing.gitBlobSHA1(of: partial)
-        guard actual == blob.lowercased() else {
-          throw DownloadError.checksumMismatch(url: url, algorithm: "git blob sha1", expected: blob, actual: actual)
-        }
-      }
+      try Self.verify(partial, sibling, url: url)
     } catch {
       try? FileManager.default.removeItem(at: partial)
       throw error

@@ -81,7 +81,9 @@ struct Download: ParsableCommand {
       modelDirectories.append(try CLIErrors.oneLine { try HubClient(cache: cache, options: options).resolveModel(model) { reporter.report($0) } })
     }
     reporter.finish()
-    for (path, verification) in summary.installed { print("downloaded \(path) (verified: \(verification))") }
+    for (path, verification) in summary.installed {
+      print("downloaded \(path) (\(verification == "unverified" ? "UNVERIFIED: no checksum on this route, accepted by --allow-unverified" : "verified: \(verification)"))")
+    }
     print("\(summary.installed.count) file(s) downloaded, \(summary.present.count) already in the cache")
     for directory in modelDirectories { print("model: \(directory.path)") }
     print("cache: \(cache.root.path) (zero-shot reads it when --data-dir is not given)")

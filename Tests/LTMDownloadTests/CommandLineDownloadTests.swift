@@ -42,7 +42,7 @@ final class CommandLineDownloadTests: XCTestCase {
     ]
     XCTAssertEqual(cachedFiles(URL(fileURLWithPath: cache)), expected.sorted())
     XCTAssertTrue(first.stdout.contains("downloaded lambada/lambada_test.jsonl (verified: sha256)"), first.stdout)
-    XCTAssertTrue(first.stdout.contains("downloaded wikitext/wiki.valid.raw (verified: unverified)"), first.stdout)
+    XCTAssertTrue(first.stdout.contains("downloaded wikitext/wiki.valid.raw (UNVERIFIED: no checksum on this route, accepted by --allow-unverified)"), first.stdout)
     XCTAssertTrue(first.stdout.contains("7 file(s) downloaded, 0 already in the cache"), first.stdout)
     XCTAssertEqual(server.requests.count, 7)
     for path in expected where path != "wikitext/wiki.valid.raw" {

@@ -85,6 +85,16 @@ final class HubDownloadTests: XCTestCase {
     let count = hub.server.requests.count
     XCTAssertEqual(try client.resolveModel("openai-community/gpt2@main").path, directory.path)
     XCTAssertEqual(hub.server.requests.count, count, "a complete model directory is used without the network")
+
+    // An interrupted earlier call (no marker): files matching the listing are kept, a stale one is replaced.
+    try FileManager.default.removeItem(at: directory.appendingPathComponent(HubClient.completeMarker))
+    try Data("{}".utf8).write(to: directory.appendingPathComponent("config.json"))
+    _ = try client.resolveModel("gpt2")
+    let refetched = hub.server.requests.dropFirst(count).map(\.path)
+    XCTAssertEqual(refetched, ["/api/models/openai-community/gpt2/revision/main?blobs=true", "/openai-community/gpt2/resolve/\(FakeHub.commit)/config.json"])
+    XCTAssertEqual(
+      try Data(contentsOf: directory.appendingPathComponent("config.json")),
+      try Data(contentsOf: try SharedData.file("fixtures/gpt2-tiny/config.json")))
   }
 
   /// A sharded repository: the index is fetched first, then exactly the shards its weight_map names.
