@@ -41,7 +41,7 @@ public enum DownloadError: Error, CustomStringConvertible, Equatable {
     case .extraction(let url, let member, let reason):
       return "\(url): cannot extract \(member): \(reason)"
     case .offlineMissing(let cache, let missing):
-      return "offline: \(missing.count) file(s) missing from \(cache): \(missing.joined(separator: ", "))"
+      return "offline: \(missing.count) file(s) missing from \(cache): \(Self.groupedBySource(missing))"
     case .invalidModelName(let name):
       return "--model \(name): no such file or directory, and not a hub repository id (owner/name[@revision], or an alias such as gpt2)"
     case .hub(let url, let reason):
@@ -49,5 +49,21 @@ public enum DownloadError: Error, CustomStringConvertible, Equatable {
     case .io(let path, let reason):
       return "\(path): \(reason)"
     }
+  }
+
+  /// "a (U), b (U), c (V)" → "a, b (U), c (V)": the 50 LM1B shards name their one tarball once.
+  static func groupedBySource(_ entries: [String]) -> String {
+    var groups: [(paths: [String], source: String)] = []
+    for entry in entries {
+      let split = entry.range(of: " (")
+      let path = split.map { String(entry[..<$0.lowerBound]) } ?? entry
+      let source = split.map { String(entry[$0.lowerBound...]) } ?? ""
+      if let last = groups.last, last.source == source, !source.isEmpty {
+        groups[groups.count - 1].paths.append(path)
+      } else {
+        groups.append(([path], source))
+      }
+    }
+    return groups.map { $0.paths.joined(separator: ", ") + $0.source }.joined(separator: ", ")
   }
 }

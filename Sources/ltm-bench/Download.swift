@@ -39,8 +39,8 @@ struct Download: ParsableCommand {
     commandName: "download",
     abstract: "Download datasets (tasks/download/datasets.yaml) and hub models into the verified cache.",
     discussion: """
-      Each file is fetched from its canonical source (or --mirror), resumed with Range requests after a dropped
-      connection, checked against its sha256/md5 (or its archive's sha256) and only then moved into the cache.
+      Each file is fetched from its canonical source (or --mirror), resumed with Range requests after a dropped \
+      connection, checked against its sha256/md5 (or its archive's sha256) and only then moved into the cache. \
       A second call downloads nothing. With no names, lists the datasets. The cache is a --data-dir.
       """)
 
@@ -72,13 +72,16 @@ struct Download: ParsableCommand {
       }
       return
     }
-    let summary = try CLIErrors.oneLine { () -> DownloadSummary in
-      let files = try manifest.files(datasets: datasets, split: split)
-      return try DatasetDownloader(cache: cache, options: options).ensure(files) { reporter.report($0) }
+    let summary = try CLIErrors.oneLine {
+      try reporter.clearingOnError { () -> DownloadSummary in
+        let files = try manifest.files(datasets: datasets, split: split)
+        return try DatasetDownloader(cache: cache, options: options).ensure(files) { reporter.report($0) }
+      }
     }
-    var modelDirectories: [URL] = []
-    for model in models {
-      modelDirectories.append(try CLIErrors.oneLine { try HubClient(cache: cache, options: options).resolveModel(model) { reporter.report($0) } })
+    let modelDirectories = try CLIErrors.oneLine {
+      try reporter.clearingOnError {
+        try models.map { try HubClient(cache: cache, options: options).resolveModel($0) { reporter.report($0) } }
+      }
     }
     reporter.finish()
     for (path, verification) in summary.installed {
@@ -91,6 +94,14 @@ struct Download: ParsableCommand {
 }
 
 extension StderrProgress {
+  /// Runs `body`, clearing a half-drawn progress line before an error is printed.
+  func clearingOnError<T>(_ body: () throws -> T) rethrows -> T {
+    do { return try body() } catch {
+      finish()
+      throw error
+    }
+  }
+
   /// Download progress: a bar per transfer (rewritten in place on a terminal, every 10 s in logs).
   func report(_ event: DownloadEvent) {
     switch event {

@@ -105,7 +105,7 @@ struct ZeroShot: ParsableCommand {
     let taskNames = tasks.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
     let tasksDirectory = try tasksDir.map { URL(fileURLWithPath: $0) } ?? DefaultPaths.tasksDirectory()
     let reporter = StderrProgress()
-    let outputs = try CLIErrors.oneLine { () -> ZeroShotRunner.Outputs in
+    let outputs = try CLIErrors.oneLine { try reporter.clearingOnError { () -> ZeroShotRunner.Outputs in
       // Hub names and missing data are fetched (or, --offline, checked) before anything else runs; offline,
       // one error lists everything missing, models and data together.
       let cache = download.cache()
@@ -138,7 +138,7 @@ struct ZeroShot: ParsableCommand {
         baseline: baseline.map { URL(fileURLWithPath: $0) }, comparison: try compare.options(),
         latent: try latentOptions(), diffusion: DiffusionOptions(timeSamples: timeSamples))
       return try ZeroShotRunner(configuration: config, progress: reporter).run()
-    }
+    } }
     reporter.finish()
     print(TextTable.render(outputs.document))
     print("")

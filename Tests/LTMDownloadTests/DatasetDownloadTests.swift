@@ -135,6 +135,10 @@ final class DatasetDownloadTests: XCTestCase {
       XCTAssertEqual(missing.map { String($0.split(separator: " ")[0]) }, ["ptb/ptb.valid.txt", "gsm8k/train.jsonl", "gsm8k/test.jsonl"])
     }
     XCTAssertEqual(server.requests.count, before)
+    // Files from one archive name it once.
+    XCTAssertEqual(
+      String(describing: DownloadError.offlineMissing(cache: "/c", missing: ["a (U)", "b (U)", "c (V)", "d (U)"])),
+      "offline: 4 file(s) missing from /c: a, b (U), c (V), d (U)")
     // Offline with everything present is fine.
     let present = try downloader(server, cache: cache, offline: true).ensure(try committedManifest().files(datasets: ["ptb"], split: "test"))
     XCTAssertEqual(present.present, ["ptb/ptb.test.txt"])
