@@ -49,8 +49,10 @@ enum ArchiveExtraction {
         size: Int64.max, bufferSize: 1 << 20, skipCRC32: true,
         provider: { _, count in
           // ZIPFoundation's inflate loop hands zlib `count` bytes whatever the chunk's length, so the last
-          // chunk is padded with zeros (the deflate stream and its trailer end before them); a call after the
-          // end of the file means the stream never ended: a truncated archive.
+          // chunk is padded with zeros (a whole deflate stream and its trailer end before them); a call after
+          // the end of the file means the stream never ended: a truncated archive. What a truncated stream
+          // inflates from the padding is garbage that a tar header, a missing member or the member's checksum
+          // rejects; nothing from it is installed.
           if atEnd { throw TarReader.Truncated() }
           var chunk = try input.read(upToCount: count) ?? Data()
           if chunk.count < count {

@@ -22,11 +22,20 @@ final class ArchiveDownloadTests: XCTestCase {
     return root
   }
 
-  private func makeTarGz(format: String) throws -> URL {
+  /// `format` is a GNU tar --format; with `namedGzip` the tar file is compressed by `gzip` itself, which
+  /// records the file name in the gzip header (FNAME), unlike tar's piped gzip.
+  private func makeTarGz(format: String, namedGzip: Bool = false) throws -> URL {
     let staging = try stage(["\(lm1bDir)/\(shard10)": "lm1b/\(shard10)", "\(lm1bDir)/\(shard11)": "lm1b/\(shard11)"])
-    let out = try temporaryDirectory(self).appendingPathComponent("lm1b.tar.gz")
-    try Oracle.run("/usr/bin/env", ["tar", "--format=\(format)", "-czf", out.path, "-C", staging.path, lm1bDir.split(separator: "/")[0].description])
-    return out
+    let directory = try temporaryDirectory(self)
+    let top = lm1bDir.split(separator: "/")[0].description
+    if namedGzip {
+      let tar = directory.appendingPathComponent("lm1b.tar")
+      try Oracle.run("/usr/bin/env", ["tar", "--format=\(format)", "-cf", tar.path, "-C", staging.path, top])
+      try Oracle.run("/usr/bin/env", ["gzip", tar.path])
+    } else {
+      try Oracle.run("/usr/bin/env", ["tar", "--format=\(format)", "-czf", directory.appendingPathComponent("lm1b.tar.gz").path, "-C", staging.path, top])
+    }
+    return directory.appendingPathComponent("lm1b.tar.gz")
   }
 
   private func makeZip() throws -> URL {
@@ -60,8 +69,11 @@ final class ArchiveDownloadTests: XCTestCase {
   /// GNU long names (`L` entries), ustar prefix fields and pax `path=` records all name the 123-character
   /// LM1B member path; each shard is checked against its official MD5.
   func testTarGzMembersInEveryHeaderFormat() throws {
-    for format in ["gnu", "ustar", "posix"] {
-      let server = try serve(["lm1b.tar.gz": try makeTarGz(format: format)])
+    for format in ["gnu", "ustar", "posix", "gnu+fname"] {
+      let archive = try makeTarGz(format: String(format.prefix { $0 != "+" }), namedGzip: format.hasSuffix("+fname"))
+      let head = [UInt8](try Data(contentsOf: archive).prefix(4))
+      XCTAssertEqual(head[3] & 0x08 != 0, format.hasSuffix("+fname"), "gzip FNAME flag for \(format)")
+      let server = try serve(["lm1b.tar.gz": archive])
       defer { server.stop() }
       let cache = try temporaryDirectory(self)
       let manifest = try lm1bManifest(server)
@@ -75,6 +87,24 @@ final class ArchiveDownloadTests: XCTestCase {
       }
       XCTAssertEqual(temporaryFiles(DataCache(root: cache)), [], "the archive is removed once its members are in place")
     }
+  }
+
+  /// An archive cut short (its own hash unknown, so the transfer itself cannot tell) fails at extraction.
+  func testTruncatedTarGzIsAnExtractionError() throws {
+    let full = try Data(contentsOf: try makeTarGz(format: "gnu"))
+    let cut = try temporaryDirectory(self).appendingPathComponent("lm1b.tar.gz")
+    try full.prefix(full.count / 4).write(to: cut)
+    let server = try serve(["lm1b.tar.gz": cut])
+    defer { server.stop() }
+    let cache = try temporaryDirectory(self)
+    XCTAssertThrowsError(try DatasetDownloader(cache: DataCache(root: cache)).ensure(try lm1bManifest(server).files)) { error in
+      // Where the cut lands decides which check trips (inflate, a tar header, a missing member); each is an
+      // extraction error naming the archive's URL.
+      guard case .extraction(let url, _, _) = error as? DownloadError else { return XCTFail("\(error)") }
+      XCTAssertEqual(url, server.baseURL.absoluteString + "lm1b.tar.gz")
+    }
+    XCTAssertEqual(cachedFiles(cache), [])
+    XCTAssertEqual(temporaryFiles(DataCache(root: cache)), [])
   }
 
   func testMemberChecksumMismatchInstallsNothing() throws {
