@@ -108,7 +108,7 @@ public struct DatasetDownloader: Sendable {
 
   /// The check that covers `file` on the current route, or nil when none does.
   func verification(of file: ManifestFile) -> String? {
-    if let digest = file.digests.first { return digest.algorithm }
+    if !file.digests.isEmpty { return file.digests.map(\.algorithm).joined(separator: " + ") }
     if options.mirror == nil, let archive = file.archive, archive.sha256 != nil {
       let name = URL(string: file.url)?.lastPathComponent ?? "the archive"
       return "sha256 of \(name)"

@@ -124,6 +124,16 @@ public struct DatasetManifest: Sendable {
           archive: archive, license: dataset.license))
       }
     }
+    // A URL is fetched once per call: several paths may share it only as members of one archive.
+    for (url, sharing) in Dictionary(grouping: files, by: \.url) {
+      let paths = Set(sharing.map(\.path))
+      guard paths.count > 1 else { continue }
+      let archives = Set(sharing.map { "\($0.archive?.format.rawValue ?? "none") \($0.archive?.sha256 ?? "unknown")" })
+      guard sharing.allSatisfy({ $0.archive != nil }), archives.count == 1 else {
+        throw DownloadError.invalidManifest(
+          file: file, reason: "\(url) serves \(paths.sorted().joined(separator: ", ")): only members of one archive (same format and sha256) may share a URL")
+      }
+    }
     return DatasetManifest(files: files, names: raw.datasets.keys.sorted())
   }
 

@@ -54,13 +54,15 @@ final class ManifestTests: XCTestCase {
             - {path: x/a.txt, split: test, url: "http://h/a.txt", sha256: SHA}
       """
     XCTAssertNoThrow(try DatasetManifest.parse(good.replacingOccurrences(of: "SHA", with: "unknown"), file: "m.yaml"))
-    let cases: [(String, String)] = [
+    var cases: [(String, String)] = [
       (good.replacingOccurrences(of: ", sha256: SHA", with: ""), "sha256 is required"),
       (good.replacingOccurrences(of: "SHA", with: "abc"), "expected 64 hex digits"),
       (good.replacingOccurrences(of: "SHA", with: "unknown").replacingOccurrences(of: "x/a.txt", with: "../a.txt"), "path must be relative"),
       (good.replacingOccurrences(of: "SHA", with: "unknown").replacingOccurrences(of: "http://h", with: "ftp://h"), "url must be http"),
       (good.replacingOccurrences(of: "version: 1", with: "version: 2").replacingOccurrences(of: "SHA", with: "unknown"), "unsupported version"),
     ]
+    let twoPlainFiles = good.replacingOccurrences(of: "SHA", with: "unknown") + "\n      - {path: x/b.txt, split: test, url: \"http://h/a.txt\", sha256: unknown}\n"
+    cases.append((twoPlainFiles, "only members of one archive"))
     for (text, expected) in cases {
       XCTAssertThrowsError(try DatasetManifest.parse(text, file: "m.yaml")) { error in
         let message = String(describing: error)
