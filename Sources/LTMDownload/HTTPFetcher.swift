@@ -12,6 +12,8 @@ struct HTTPFetcher {
   var headers: [String: String] = [:]
   var maxAttempts = 3
   var timeout: TimeInterval = 60
+  /// Seconds before retry k (times k) after a dropped connection.
+  var retryDelay: TimeInterval = 0.5
 
   /// `received` counts bytes in the partial file (resumed bytes included); `total` is nil when unknown.
   typealias Progress = (_ received: Int64, _ total: Int64?) -> Void
@@ -31,16 +33,20 @@ struct HTTPFetcher {
       switch outcome {
       case .complete:
         return
-      case .rangeNotSatisfiable:
-        // The partial file is not a prefix the server can continue (or it is complete but unverified):
-        // start again from zero, once.
+      case .rangeNotSatisfiable(let total):
+        // The partial file already holds the whole body (a call stopped before verifying it): done, and
+        // the caller's checksum decides. Otherwise it is no prefix the server can continue: start again.
+        if total == offset && offset > 0 { return }
         try Data().write(to: partial)
         if attempt >= maxAttempts { throw DownloadError.http(url: url.absoluteString, status: 416) }
       case .httpStatus(let status):
         throw DownloadError.http(url: url.absoluteString, status: status)
       case .transportError(let reason, let expected):
         let received = Self.size(of: partial)
-        if attempt < maxAttempts { continue }
+        if attempt < maxAttempts {
+          Thread.sleep(forTimeInterval: retryDelay * Double(attempt))
+          continue
+        }
         if received > 0 { throw DownloadError.interrupted(url: url.absoluteString, received: received, expected: expected) }
         throw DownloadError.network(url: url.absoluteString, reason: reason)
       }
@@ -53,7 +59,8 @@ struct HTTPFetcher {
 
   enum Outcome {
     case complete
-    case rangeNotSatisfiable
+    /// 416, with the body's full length when the server's `Content-Range: bytes */N` gives it.
+    case rangeNotSatisfiable(total: Int64?)
     case httpStatus(Int)
     case transportError(String, expected: Int64?)
   }
@@ -80,7 +87,7 @@ struct HTTPFetcher {
     }
     if let failure = delegate.failure { throw failure }
     if let status = delegate.rejectedStatus {
-      return status == 416 ? .rangeNotSatisfiable : .httpStatus(status)
+      return status == 416 ? .rangeNotSatisfiable(total: delegate.unsatisfiableTotal) : .httpStatus(status)
     }
     if let error = delegate.error {
       return .transportError(Self.reason(error), expected: delegate.expectedTotal)
@@ -116,6 +123,7 @@ private final class TransferDelegate: NSObject, URLSessionDataDelegate, @uncheck
   var received: Int64
   var expectedTotal: Int64?
   var rejectedStatus: Int?
+  var unsatisfiableTotal: Int64?
   var failure: DownloadError?
   var error: Error?
   private let offset: Int64
@@ -154,6 +162,11 @@ private final class TransferDelegate: NSObject, URLSessionDataDelegate, @uncheck
         expectedTotal = length >= 0 ? length : nil
       default:
         rejectedStatus = status
+        if status == 416, let range = (response as? HTTPURLResponse)?.value(forHTTPHeaderField: "Content-Range"),
+          range.hasPrefix("bytes */")
+        {
+          unsatisfiableTotal = Int64(range.dropFirst("bytes */".count))
+        }
         completionHandler(.cancel)
         return
       }

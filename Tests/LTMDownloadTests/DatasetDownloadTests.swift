@@ -1,5 +1,5 @@
 import Foundation
-import LTMDownload
+@testable import LTMDownload
 import LTMTestSupport
 import XCTest
 
@@ -82,6 +82,22 @@ final class DatasetDownloadTests: XCTestCase {
     try downloader(server, cache: cache, maxAttempts: 1).ensure(files)
     XCTAssertEqual(server.requests.last?.headers["range"], "bytes=250000-")
     XCTAssertEqual(cachedFiles(cache), ["ptb/ptb.valid.txt"])
+    XCTAssertEqual(temporaryFiles(DataCache(root: cache)), [])
+  }
+
+  /// A `.partial` that already holds the whole file (a call stopped before verifying it): the server answers
+  /// the Range request with 416 and the file's length, and the partial is verified and installed as it is.
+  func testCompletePartialIsVerifiedWithoutRefetching() throws {
+    let server = try LoopbackHTTPServer(handler: LoopbackHTTPServer.files(under: SharedData.data))
+    defer { server.stop() }
+    let cache = try temporaryDirectory(self)
+    let d = downloader(server, cache: cache, maxAttempts: 1)
+    let files = try committedManifest().files(datasets: ["lambada"])
+    let partial = try DataCache(root: cache).partialFile(for: d.sourceURL(files[0]))
+    try FileManager.default.copyItem(at: SharedData.data.appendingPathComponent("lambada/lambada_test.jsonl"), to: partial)
+    let summary = try d.ensure(files)
+    XCTAssertEqual(summary.installed.map(\.verification), ["sha256"])
+    XCTAssertEqual(server.requests.map { $0.headers["range"] }, ["bytes=1819752-"])
     XCTAssertEqual(temporaryFiles(DataCache(root: cache)), [])
   }
 
