@@ -116,21 +116,9 @@ public struct DatasetDownloader: Sendable {
     return nil
   }
 
-  private func fetcher() -> HTTPFetcher {
-    var f = HTTPFetcher()
-    f.maxAttempts = max(1, options.maxAttempts)
-    return f
-  }
-
   private func transfer(_ url: String, progress: DownloadProgress, summary: inout DownloadSummary) throws -> URL {
-    guard let remote = URL(string: url) else { throw DownloadError.network(url: url, reason: "not a valid URL") }
-    let partial = try cache.partialFile(for: url)
-    progress(.fetching(url: url))
     summary.transfers += 1
-    try fetcher().fetch(remote, into: partial) { received, total in
-      progress(.bytes(url: url, received: received, total: total))
-    }
-    return partial
+    return try HTTPFetcher(options: options).fetchIntoCache(url, cache: cache, progress: progress)
   }
 
   /// A file fetched as itself (canonical plain file, or any file from a mirror).

@@ -9,11 +9,16 @@ import FoundationNetworking
 /// 200 instead of 206 restarts it from zero. A dropped connection is retried (resuming) up to `maxAttempts`
 /// times; after that the partial file stays for the next call. HTTP errors are never retried.
 struct HTTPFetcher {
-  var headers: [String: String] = [:]
-  var maxAttempts = 3
+  var headers: [String: String]
+  var maxAttempts: Int
   var timeout: TimeInterval = 60
   /// Seconds before retry k (times k) after a dropped connection.
   var retryDelay: TimeInterval = 0.5
+
+  init(options: DownloadOptions, headers: [String: String] = [:]) {
+    self.headers = headers
+    maxAttempts = max(1, options.maxAttempts)
+  }
 
   /// `received` counts bytes in the partial file (resumed bytes included); `total` is nil when unknown.
   typealias Progress = (_ received: Int64, _ total: Int64?) -> Void
@@ -51,6 +56,16 @@ struct HTTPFetcher {
         throw DownloadError.network(url: url.absoluteString, reason: reason)
       }
     }
+  }
+
+  /// Fetches `url` into `cache`'s `.partial` file for it (resuming what an earlier call left there), reporting
+  /// progress as download events, and returns that file; the caller verifies it and moves it into place.
+  func fetchIntoCache(_ url: String, cache: DataCache, progress: DownloadProgress) throws -> URL {
+    guard let remote = URL(string: url) else { throw DownloadError.network(url: url, reason: "not a valid URL") }
+    let partial = try cache.partialFile(for: url)
+    progress(.fetching(url: url))
+    try fetch(remote, into: partial) { received, total in progress(.bytes(url: url, received: received, total: total)) }
+    return partial
   }
 
   static func size(of file: URL) -> Int64 {

@@ -187,10 +187,7 @@ public struct HubClient: Sendable {
   }
 
   private var fetcher: HTTPFetcher {
-    var f = HTTPFetcher()
-    f.maxAttempts = max(1, options.maxAttempts)
-    if let token { f.headers["Authorization"] = "Bearer \(token)" }
-    return f
+    HTTPFetcher(options: options, headers: token.map { ["Authorization": "Bearer \($0)"] } ?? [:])
   }
 
   private func fetchSmall(_ url: String, progress: DownloadProgress) throws -> Data {
@@ -227,10 +224,7 @@ public struct HubClient: Sendable {
       guard options.allowUnverified else { throw DownloadError.unverified(url: url, path: displayPath) }
       digestLabel = "unverified"
     }
-    guard let remote = URL(string: url) else { throw DownloadError.network(url: url, reason: "not a valid URL") }
-    let partial = try cache.partialFile(for: url)
-    progress(.fetching(url: url))
-    try fetcher.fetch(remote, into: partial) { received, total in progress(.bytes(url: url, received: received, total: total)) }
+    let partial = try fetcher.fetchIntoCache(url, cache: cache, progress: progress)
     do {
       try Self.verify(partial, sibling, url: url)
     } catch {
