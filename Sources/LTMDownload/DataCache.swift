@@ -35,15 +35,35 @@ public struct DataCache: Sendable {
   /// interrupted transfer is resumed by the next call.
   func partialFile(for url: String) throws -> URL {
     try makeDirectory(temporaryDirectory)
-    let key = SHA256.hash(data: Data(url.utf8)).prefix(8).map { String(format: "%02x", $0) }.joined()
+    let key = Self.shortHash(url)
     let name = URL(string: url)?.lastPathComponent ?? "download"
     return temporaryDirectory.appendingPathComponent("\(key)-\(name.isEmpty ? "download" : name).partial")
+  }
+
+  /// 16 hex digits of sha256(`text`): stable temp-area names for URLs and lock keys.
+  static func shortHash(_ text: String) -> String {
+    SHA256.hash(data: Data(text.utf8)).prefix(8).map { String(format: "%02x", $0) }.joined()
   }
 
   /// A fresh temp-area file for an extracted archive member.
   func scratchFile() throws -> URL {
     try makeDirectory(temporaryDirectory)
     return temporaryDirectory.appendingPathComponent("\(UUID().uuidString).extracting")
+  }
+
+  /// Runs `body` holding an exclusive advisory lock (flock) named by `key`, so that processes sharing the cache
+  /// (sharded runs started together) fetch each file once: the second waits, then finds the file in place.
+  /// Lock files live in `.tmp/locks/` and are never deleted (deleting a lock file races with its next user).
+  func withLock<T>(_ key: String, _ body: () throws -> T) throws -> T {
+    let directory = temporaryDirectory.appendingPathComponent("locks")
+    try makeDirectory(directory)
+    let path = directory.appendingPathComponent("\(Self.shortHash(key)).lock").path
+    let fd = open(path, O_CREAT | O_RDWR, 0o644)
+    guard fd >= 0 else { throw DownloadError.io(path: path, reason: "cannot open the download lock") }
+    defer { close(fd) }
+    guard flock(fd, LOCK_EX) == 0 else { throw DownloadError.io(path: path, reason: "cannot take the download lock") }
+    defer { flock(fd, LOCK_UN) }
+    return try body()
   }
 
   /// Moves a verified file into place with rename(2): atomic on the cache's file system.

@@ -82,25 +82,29 @@ public struct DatasetDownloader: Sendable {
     if !options.allowUnverified, let file = missing.first(where: { verification(of: $0) == nil }) {
       throw DownloadError.unverified(url: sourceURL(file), path: file.path)
     }
-    if options.mirror != nil {
-      for file in missing {
-        try fetchPlain(file, progress: progress, summary: &summary)
-      }
-      return summary
-    }
-    // Canonical route: one transfer per URL; an archive serves all of its members at once.
+    // One transfer per source URL: on the canonical route an archive serves all of its members at once; a
+    // mirror serves every file at its own URL. Each transfer holds the URL's lock, and what another process
+    // installed meanwhile is not fetched again.
     var order: [String] = []
     var byURL: [String: [ManifestFile]] = [:]
     for file in missing {
-      if byURL[file.url] == nil { order.append(file.url) }
-      byURL[file.url, default: []].append(file)
+      let url = sourceURL(file)
+      if byURL[url] == nil { order.append(url) }
+      byURL[url, default: []].append(file)
     }
     for url in order {
-      let group = byURL[url]!
-      if let archive = group[0].archive {
-        try fetchArchive(url: url, format: archive.format, members: group, progress: progress, summary: &summary)
-      } else {
-        try fetchPlain(group[0], progress: progress, summary: &summary)
+      try cache.withLock(url) {
+        let group = byURL[url]!.filter { !cache.contains($0.path) }
+        for file in byURL[url]! where cache.contains(file.path) {
+          summary.present.append(file.path)
+          progress(.present(path: file.path))
+        }
+        if group.isEmpty { return }
+        if options.mirror == nil, let archive = group[0].archive {
+          try fetchArchive(url: url, format: archive.format, members: group, progress: progress, summary: &summary)
+        } else {
+          try fetchPlain(group[0], progress: progress, summary: &summary)
+        }
       }
     }
     return summary

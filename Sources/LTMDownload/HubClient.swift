@@ -122,6 +122,18 @@ public struct HubClient: Sendable {
     if options.offline {
       throw DownloadError.offlineMissing(cache: cache.root.path, missing: ["models/\(reference.repo)/\(reference.revision) (\(listingURL))"])
     }
+    // One process at a time per model directory; a waiting one finds the marker and fetches nothing.
+    return try cache.withLock(directory.path) {
+      if FileManager.default.fileExists(atPath: marker.path) { return directory }
+      try fetchRepository(reference, into: directory, listingURL: listingURL, progress: progress)
+      return directory
+    }
+  }
+
+  private func fetchRepository(
+    _ reference: HubModelReference, into directory: URL, listingURL: String, progress: DownloadProgress
+  ) throws {
+    let marker = directory.appendingPathComponent(Self.completeMarker)
     let listing: Listing
     let listingData = try fetchSmall(listingURL, progress: progress)
     do {
@@ -160,7 +172,6 @@ public struct HubClient: Sendable {
     let temp = try cache.scratchFile()
     try encoder.encode(record).write(to: temp)
     try cache.install(temp, at: marker)
-    return directory
   }
 
   /// Size, then the LFS sha256 or the git blob id the listing gives (nothing to check when it gives neither).

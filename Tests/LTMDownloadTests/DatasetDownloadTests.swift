@@ -34,6 +34,32 @@ final class DatasetDownloadTests: XCTestCase {
     XCTAssertEqual(server.requests.count, 2, "the second call made no request")
   }
 
+  /// Two downloaders on one cache at once (sharded runs started together): each file is fetched once, the
+  /// second caller waits on the lock and then finds it in place.
+  func testConcurrentCallersFetchEachFileOnce() throws {
+    let serve = LoopbackHTTPServer.files(under: SharedData.data)
+    let server = try LoopbackHTTPServer { request in
+      Thread.sleep(forTimeInterval: 0.2)
+      return serve(request)
+    }
+    defer { server.stop() }
+    let cache = try temporaryDirectory(self)
+    let files = try ptbFiles()
+    let results = ResultBox()
+    DispatchQueue.concurrentPerform(iterations: 2) { _ in
+      do {
+        let summary = try downloader(server, cache: cache).ensure(files)
+        results.add(summary.transfers)
+      } catch {
+        results.add(-1)
+      }
+    }
+    XCTAssertEqual(results.values.sorted().reduce(0, +), 2, "\(results.values)")
+    XCTAssertFalse(results.values.contains(-1))
+    XCTAssertEqual(server.requests.map(\.path).sorted(), ["/ptb/ptb.test.txt", "/ptb/ptb.valid.txt"])
+    XCTAssertEqual(cachedFiles(cache), ["ptb/ptb.test.txt", "ptb/ptb.valid.txt"])
+  }
+
   /// The first response is cut after 100,000 bytes; the retry asks for the rest with a Range header and the
   /// joined file verifies.
   func testDroppedConnectionIsResumedWithARangeRequest() throws {
@@ -198,4 +224,11 @@ final class Counter: @unchecked Sendable {
   private let lock = NSLock()
   private var value = 0
   func next() -> Int { lock.withLock { defer { value += 1 }; return value } }
+}
+
+final class ResultBox: @unchecked Sendable {
+  private let lock = NSLock()
+  private var stored: [Int] = []
+  func add(_ v: Int) { lock.withLock { stored.append(v) } }
+  var values: [Int] { lock.withLock { stored } }
 }

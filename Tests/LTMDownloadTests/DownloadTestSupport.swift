@@ -16,9 +16,10 @@ func committedManifest() throws -> DatasetManifest {
   try DatasetManifest.load(file: DatasetManifest.location(tasksDirectory: SharedData.packageRoot.appendingPathComponent("tasks")))
 }
 
-/// Files left in the cache's temp area (`.partial` transfers, `.extracting` members).
+/// Files left in the cache's temp area (`.partial` transfers, `.extracting` members); the `locks` folder,
+/// which is meant to stay, aside.
 func temporaryFiles(_ cache: DataCache) -> [String] {
-  ((try? FileManager.default.contentsOfDirectory(atPath: cache.temporaryDirectory.path)) ?? []).sorted()
+  ((try? FileManager.default.contentsOfDirectory(atPath: cache.temporaryDirectory.path)) ?? []).filter { $0 != "locks" }.sorted()
 }
 
 /// Every regular file under `root` (relative paths), hidden temp area excluded.
