@@ -10,6 +10,7 @@
 //   LTMMetrics     — perplexity aggregation (token-weighted, block-mean) and bound labelling.
 //   LTMMauve       — MAUVE from features, equal to mauve-text 0.4.0 (float64 LAPACK PCA, faiss-exact k-means).
 //   LTMReports     — results.json schema and the self-contained HTML report.
+//   LTMDownload    — dataset manifest, verified download cache (URLSession, resumable), zip/tar.gz members, hub models.
 //   LTMHarness     — orchestration (zero-shot runs, resume journal, benchmarks); never prints.
 //   ltm-bench      — thin command-line front end (swift-argument-parser).
 import PackageDescription
@@ -47,15 +48,21 @@ let package = Package(
       name: "LTMReports",
       dependencies: ["LTMMetrics", .product(name: "Mustache", package: "swift-mustache")]),
     .target(
+      name: "LTMDownload",
+      dependencies: [
+        "Yams", .product(name: "Crypto", package: "swift-crypto"), .product(name: "ZIPFoundation", package: "ZIPFoundation"),
+      ]),
+    .target(
       name: "LTMHarness",
       dependencies: [
         "LTMTensor", "LTMCheckpoint", "LTMTokenizer", "LTMModels", "LTMTasks", "LTMMetrics", "LTMReports", "LTMMauve",
+        "LTMDownload",
         .product(name: "Crypto", package: "swift-crypto"),
         .product(name: "Mustache", package: "swift-mustache"),
       ]),
     .executableTarget(
       name: "ltm-bench",
-      dependencies: ["LTMHarness", "LTMMauve", .product(name: "ArgumentParser", package: "swift-argument-parser")]),
+      dependencies: ["LTMHarness", "LTMMauve", "LTMDownload", .product(name: "ArgumentParser", package: "swift-argument-parser")]),
 
     // Test support: locating ../shared, tolerance helpers. Not shipped in the product.
     .target(name: "LTMTestSupport"),
@@ -71,6 +78,12 @@ let package = Package(
       dependencies: ["LTMReports", "LTMTestSupport", .product(name: "ZIPFoundation", package: "ZIPFoundation")],
       exclude: ["Fixtures"]),
     .testTarget(name: "LTMHarnessTests", dependencies: ["LTMHarness", "LTMReports", "LTMModels", "LTMTestSupport"]),
+    // ZIPFoundation builds the zip archives the tests serve; LTMModels loads the model a fake hub served.
+    .testTarget(
+      name: "LTMDownloadTests",
+      dependencies: [
+        "LTMDownload", "LTMHarness", "LTMModels", "LTMTestSupport", .product(name: "ZIPFoundation", package: "ZIPFoundation"),
+      ]),
     .testTarget(name: "LTMMauveTests", dependencies: ["LTMMauve", "LTMCheckpoint", "LTMTestSupport"]),
   ],
   swiftLanguageModes: [.v5]

@@ -19,10 +19,17 @@ public enum CommandLineRunner {
     return dir.appendingPathComponent("ltm-bench")
   }
 
-  public static func run(_ args: [String], besideBundleOf type: AnyClass, in directory: URL = SharedData.packageRoot) throws -> Outcome {
+  /// `environment` adds to (or overrides) the test process's environment.
+  public static func run(
+    _ args: [String], besideBundleOf type: AnyClass, in directory: URL = SharedData.packageRoot,
+    environment: [String: String] = [:]
+  ) throws -> Outcome {
     let p = Process()
     p.executableURL = binary(besideBundleOf: type)
     p.arguments = args
+    if !environment.isEmpty {
+      p.environment = ProcessInfo.processInfo.environment.merging(environment) { _, new in new }
+    }
     p.currentDirectoryURL = directory
     let out = Pipe(), err = Pipe()
     p.standardOutput = out

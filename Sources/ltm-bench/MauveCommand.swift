@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import LTMDownload
 import LTMHarness
 import LTMMauve
 import LTMModels
@@ -39,8 +40,10 @@ struct MauveCommand: ParsableCommand {
   @Option(help: "JSONL field holding the prompt text.")
   var textField: String = "text"
 
-  @Option(help: "Data directory for a task's files.")
+  @Option(help: "Data directory for a task's files (default: the download cache, filled on first use).")
   var dataDir: String?
+
+  @OptionGroup(title: "Downloads (hub model names; data when --data-dir is not given)") var download: DownloadArguments
 
   @Option(help: "Task split (default: the task's default split).")
   var split: String?
@@ -187,18 +190,30 @@ struct MauveCommand: ParsableCommand {
       guard let method = SamplingSettings.Method(rawValue: sampling) else {
         throw HarnessError.invalidArgument("--sampling must be multinomial or greedy, not '\(sampling)'")
       }
-      var config = MauveGenerationConfiguration(models: models, prompts: prompts, featurizer: featurizer)
+      // Hub names (gpt2-large as the featurizer, …) and a task's missing data come from the download cache.
+      let reporter = StderrProgress()
+      defer { reporter.finish() }
+      let cache = download.cache()
+      let hub = HubClient(cache: cache, options: try download.options())
+      func local(_ model: String) throws -> String { try hub.resolveModel(model) { reporter.report($0) }.path }
+      var config = MauveGenerationConfiguration(models: try models.map(local), prompts: prompts, featurizer: try local(featurizer))
       config.textField = textField
       config.dataDirectory = dataDir.map { URL(fileURLWithPath: $0) }
       config.split = split
       if !prompts.hasSuffix(".jsonl") {
-        config.tasksDirectory = try tasksDir.map { URL(fileURLWithPath: $0) } ?? DefaultPaths.tasksDirectory()
+        let tasksDirectory = try tasksDir.map { URL(fileURLWithPath: $0) } ?? DefaultPaths.tasksDirectory()
+        config.tasksDirectory = tasksDirectory
+        if dataDir == nil {
+          let files = try DataProvisioning.requiredFiles(taskNames: [prompts], split: split, protocolName: nil, tasksDirectory: tasksDirectory)
+          try DatasetDownloader(cache: cache, options: try download.options()).ensure(files) { reporter.report($0) }
+          config.dataDirectory = cache.root
+        }
       }
       config.prefixTokens = prefixTokens
       config.newTokens = newTokens
       config.samplesPerPrompt = samplesPerPrompt
       config.numPrompts = numPrompts
-      config.scorer = scorer
+      config.scorer = try scorer.map(local)
       config.sampling = SamplingSettings(method: method, temperature: temperature, topK: topK, topP: topP)
       config.seed = generationSeed
       config.ltmSteps = inferenceSteps

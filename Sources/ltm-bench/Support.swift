@@ -47,7 +47,9 @@ enum DefaultPaths {
 
 /// Progress on stderr: a single rewritten line on a terminal, plain lines otherwise (CI logs, pipes).
 final class StderrProgress: ProgressReporter {
-  private let live: Bool
+  let live: Bool
+  /// When `report(_: DownloadEvent)` last redrew its bar.
+  var lastDownloadUpdate = Date.distantPast
   private var lastLineLength = 0
   private var lastPlain = Date.distantPast
 
@@ -85,7 +87,7 @@ final class StderrProgress: ProgressReporter {
     lastLineLength = 0
   }
 
-  private func line(_ text: String, transient: Bool) {
+  func line(_ text: String, transient: Bool) {
     if live {
       let pad = max(0, lastLineLength - text.count)
       write("\r" + text + String(repeating: " ", count: pad) + (transient ? "" : "\n"))

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import LTMDownload
 import LTMHarness
 import LTMReports
 
@@ -19,14 +20,14 @@ struct ZeroShot: ParsableCommand {
       deltas, and a regression exits 1 after the reports are written.
       """)
 
-  @Option(name: .customLong("model"), help: "A checkpoint directory or file (repeat for several models).")
+  @Option(name: .customLong("model"), help: "A checkpoint directory or file, or a hub model (gpt2, owner/name[@revision]) downloaded into the cache (repeat for several models).")
   var models: [String] = []
 
   @Option(help: "Comma-separated task names (ptb, wikitext2, wikitext103, lm1b) or paths to task YAML files.")
   var tasks: String
 
-  @Option(help: "Root of the evaluation data, laid out as the original distributions (ptb/, wikitext/, lm1b/).")
-  var dataDir: String
+  @Option(help: "Root of the evaluation data, laid out as the original distributions (ptb/, wikitext/, lm1b/); default: the download cache, filled on first use.")
+  var dataDir: String?
 
   @Option(help: "Split to score (validation or test); default: each task's reference split.")
   var split: String?
@@ -68,6 +69,8 @@ struct ZeroShot: ParsableCommand {
 
   @OptionGroup(title: "Comparison (with --baseline)") var compare: CompareArguments
 
+  @OptionGroup(title: "Downloads (hub model names; data when --data-dir is not given)") var download: DownloadArguments
+
   @Option(help: ArgumentHelp(
     "LTM: posterior-inference steps T, or a comma-separated sweep (0,4,16,64: one result row per T, plotted in the report); default: the checkpoint's num_steps.",
     valueName: "T[,T…]"))
@@ -105,17 +108,40 @@ struct ZeroShot: ParsableCommand {
     let taskNames = tasks.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
     let tasksDirectory = try tasksDir.map { URL(fileURLWithPath: $0) } ?? DefaultPaths.tasksDirectory()
     let reporter = StderrProgress()
-    let outputs = try CLIErrors.oneLine { () -> ZeroShotRunner.Outputs in
+    let outputs = try CLIErrors.oneLine { try reporter.clearingOnError { () -> ZeroShotRunner.Outputs in
+      // Hub names and missing data are fetched (or, --offline, checked) before anything else runs; offline,
+      // one error lists everything missing, models and data together.
+      let cache = download.cache()
+      let options = try download.options()
+      var missing: [String] = []
+      func collectingMissing<T>(_ body: () throws -> T) throws -> T? {
+        do { return try body() } catch DownloadError.offlineMissing(_, let paths) {
+          missing += paths
+          return nil
+        }
+      }
+      let modelPaths = try models.compactMap { model in
+        try collectingMissing { try HubClient(cache: cache, options: options).resolveModel(model) { reporter.report($0) } }
+      }
+      var dataDirectory = cache.root
+      if let dataDir {
+        dataDirectory = URL(fileURLWithPath: dataDir)
+      } else {
+        let files = try DataProvisioning.requiredFiles(
+          taskNames: taskNames, split: split, protocolName: protocolName, tasksDirectory: tasksDirectory)
+        _ = try collectingMissing { try DatasetDownloader(cache: cache, options: options).ensure(files) { reporter.report($0) } }
+      }
+      if !missing.isEmpty { throw DownloadError.offlineMissing(cache: cache.root.path, missing: missing) }
       let config = ZeroShotConfiguration(
-        modelPaths: models.map { URL(fileURLWithPath: $0) }, taskNames: taskNames,
-        dataDirectory: URL(fileURLWithPath: dataDir), split: split, protocolName: protocolName,
+        modelPaths: modelPaths, taskNames: taskNames,
+        dataDirectory: dataDirectory, split: split, protocolName: protocolName,
         limitBlocks: limitBlocks, threads: threads, batchBlocks: batchBlocks,
         outputDirectory: URL(fileURLWithPath: outputDir), tokenizerDirectory: tokenizer.map { URL(fileURLWithPath: $0) },
         tasksDirectory: tasksDirectory, seed: seed, useCache: !noCache, shard: try shard.map { try ShardInfo(parsing: $0) },
         baseline: baseline.map { URL(fileURLWithPath: $0) }, comparison: try compare.options(),
         latent: try latentOptions(), diffusion: DiffusionOptions(timeSamples: timeSamples, timeStrata: timeStrata))
       return try ZeroShotRunner(configuration: config, progress: reporter).run()
-    }
+    } }
     reporter.finish()
     print(TextTable.render(outputs.document))
     print("")

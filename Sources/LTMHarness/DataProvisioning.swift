@@ -1,0 +1,31 @@
+import Foundation
+import LTMDownload
+import LTMTasks
+
+/// Download on first use: the manifest files a zero-shot run reads, so that a run without `--data-dir`
+/// can fill (or, offline, check) the cache first and then read it as its data directory.
+public enum DataProvisioning {
+  /// The files of each task's scored split (`split`, else the protocol's, else the task's default), by the
+  /// same rule as `ZeroShotRunner` (no protocol: `split` or the default, as mauve reads prompts). A task the
+  /// download manifest does not know is an error naming it.
+  public static func requiredFiles(
+    taskNames: [String], split: String?, protocolName: String?, tasksDirectory: URL
+  ) throws -> [ManifestFile] {
+    let manifest = try DatasetManifest.load(file: DatasetManifest.location(tasksDirectory: tasksDirectory))
+    let catalog = try TaskCatalog.load(directory: tasksDirectory)
+    let protocolSplit = try protocolName.flatMap { try BlockProtocol.named($0).split }
+    var files: [ManifestFile] = []
+    for name in taskNames {
+      let spec = try catalog.task(named: name)
+      guard manifest.names.contains(spec.name) else {
+        throw HarnessError.invalidArgument(
+          "task \(spec.name) has no download source (known: \(manifest.names.joined(separator: ", "))); pass --data-dir DIR with its files")
+      }
+      let chosen = split ?? protocolSplit ?? spec.defaultSplit
+      for file in try manifest.files(datasets: [spec.name], split: chosen) where !files.contains(where: { $0.path == file.path }) {
+        files.append(file)
+      }
+    }
+    return files
+  }
+}
