@@ -76,6 +76,9 @@ public struct MauveGenerationDocument: Codable, Sendable {
     public var model: String
     public var label: String
     public var family: String
+    /// The token the model saw before each prompt (LTM: `<|beginoftext|>` 50257; MDLM with the GPT-2 vocabulary:
+    /// the document-start `<|endoftext|>` 50256; GPT-2: none, absent).
+    public var promptBOS: Int32?
     public var samples: Int
     /// Scores at the first k-means seed.
     public var scores: MauveDocument.Scores
@@ -90,7 +93,7 @@ public struct MauveGenerationDocument: Codable, Sendable {
     public var samplesFile: String?
     public var excerpts: [Excerpt]
     enum CodingKeys: String, CodingKey {
-      case model, label, family, samples, scores, seedSummary = "seed_summary", numBuckets = "num_buckets"
+      case model, label, family, promptBOS = "prompt_bos", samples, scores, seedSummary = "seed_summary", numBuckets = "num_buckets"
       case pcaDims = "pca_dims", histograms, divergenceCurve = "divergence_curve"
       case generativePerplexity = "generative_perplexity", text, samplesFile = "samples_file", excerpts
     }

@@ -145,7 +145,7 @@ public enum MauveGenerationRunner {
       }
       let first = runs[0]
       results.append(.init(
-        model: path, label: label, family: loaded.family, samples: flat.count,
+        model: path, label: label, family: loaded.family, promptBOS: promptBOS(loaded), samples: flat.count,
         scores: .init(mauve: first.mauve, mauveStar: first.mauveStar, frontierIntegral: first.frontierIntegral,
                       frontierIntegralStar: first.frontierIntegralStar),
         seedSummary: MauveSeedSummary(runs), numBuckets: prepared.numBuckets, pcaDims: prepared.projection.dims,
@@ -227,6 +227,13 @@ public enum MauveGenerationRunner {
     throw HarnessError.invalidArgument("\(loaded.family) checkpoints cannot generate yet (GPT-2, LTM and MDLM can)")
   }
 
+  /// The token `generate` puts before each prompt for this model (nil: none).
+  static func promptBOS(_ loaded: LoadedModel) -> Int32? {
+    if let mdlm = loaded.model as? MDLMModel { return mdlm.config.documentBOS }
+    if loaded.model is LTMModel { return LTMModel.beginOfTextID }
+    return nil
+  }
+
   /// MDLM: prefix-conditioned ancestral sampling over prefix + new-tokens positions (the prefix fixed, the rest
   /// starting as MASK), T = `config.mdlm.steps`; the continuation is the generated positions. It draws from p_θ
   /// itself, so the GPT-2/LTM sampling settings (temperature, top-k, top-p, greedy) must be left at their defaults.
@@ -237,12 +244,16 @@ public enum MauveGenerationRunner {
           + "and LTM only (leave them at their defaults, or score MDLM in a separate run)")
     }
     let k = config.samplesPerPrompt
-    let length = config.prefixTokens + config.newTokens
+    // A prompt starts a document, as in training: [BOS] + prompt when the vocabulary names a BOS (recorded in
+    // mauve.json as mdlm_sampling.bos).
+    let bos = model.config.documentBOS.map { [$0] } ?? []
+    let start = bos.count + config.prefixTokens
+    let length = start + config.newTokens
     guard length <= model.config.modelLength else {
       throw HarnessError.invalidArgument(
-        "--prefix-tokens + --new-tokens = \(length) exceeds the MDLM length of \(model.config.modelLength)")
+        "\(bos.isEmpty ? "" : "BOS + ")--prefix-tokens + --new-tokens = \(length) exceeds the MDLM length of \(model.config.modelLength)")
     }
-    return try inBatches(prefixes: prefixes, samplesPerPrompt: k, rowsPerBatch: 16, seed: config.seed) { rows, seeds in
+    return try inBatches(prefixes: prefixes.map { bos + $0 }, samplesPerPrompt: k, rowsPerBatch: 16, seed: config.seed) { rows, seeds in
       let result: MDLMSamples
       do {
         result = try model.sample(prefixes: rows, length: length, settings: config.mdlm, seeds: seeds)
@@ -250,7 +261,7 @@ public enum MauveGenerationRunner {
         throw HarnessError.invalidArgument("MDLM sampling: \(reason) (the prompts are tokenized by the featurizer's tokenizer)")
       }
       // Without noise removal a position can end as MASK: it is no text, so it is dropped.
-      return result.tokens.map { Array($0[config.prefixTokens...]).filter { $0 != model.config.maskIndex } }
+      return result.tokens.map { Array($0[start...]).filter { $0 != model.config.maskIndex } }
     }
   }
 

@@ -31,6 +31,10 @@ public struct MDLMConfig: Codable, Sendable, Equatable {
   public var headSize: Int { hiddenDim / nHeads }
   /// `mask_index = vocab_size − 1` (the MDLM code appends MASK to the tokenizer's vocabulary).
   public var maskIndex: Int32 { Int32(vocabSize - 1) }
+  /// The token every document starts with in training, for the GPT-2 vocabulary + MASK (50258): MDLM's `wrap`
+  /// pipeline writes `<|endoftext|>` (50256, GPT-2's BOS) before each document. nil for other vocabularies, whose
+  /// BOS the config does not name.
+  public var documentBOS: Int32? { vocabSize == 50258 ? 50256 : nil }
   /// MLP ratio 4 (`DDiTBlock(mlp_ratio=4)`).
   public var innerSize: Int { 4 * hiddenDim }
   /// `TimestepEmbedder.frequency_embedding_size`.

@@ -119,6 +119,8 @@ final class MauveGenerationTests: XCTestCase {
     XCTAssertEqual(mdlm["noise_removal"] as? Bool, true)
     let results = try XCTUnwrap(json["results"] as? [[String: Any]])
     XCTAssertEqual(results.map { $0["family"] as? String }, ["mdlm", "mdlm"])
+    // mdlm-gpt2vocab's prompts start a document ([<|endoftext|>] + prompt, as MDLM's wrap trains); mdlm-micro has no BOS.
+    XCTAssertEqual(results.map { $0["prompt_bos"] as? Int }, [nil, 50256])
     let html = try String(contentsOf: out.appendingPathComponent("mauve.html"), encoding: .utf8)
     XCTAssertTrue(html.contains("MDLM ancestral sampling, 16 steps, noise removal"))
     for (i, limit) in [(1, 512), (2, 50257)] {
