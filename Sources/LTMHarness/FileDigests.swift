@@ -44,6 +44,8 @@ enum Digests {
 
   static func sha256(string: String) -> String { hex(SHA256.hash(data: Data(string.utf8))) }
 
+  static func sha256(data: Data) -> String { hex(SHA256.hash(data: data)) }
+
   private static func hex<D: Sequence>(_ digest: D) -> String where D.Element == UInt8 {
     digest.map { String(format: "%02x", $0) }.joined()
   }

@@ -40,6 +40,8 @@ public enum HTMLReport {
       "models": view.models(),
       "dataTasks": view.dataTasks(),
       "schemaVersion": String(doc.schemaVersion),
+      "hasZeroShot": !doc.results.isEmpty || doc.fewshot == nil,
+      "fewshot": doc.fewshot.map(FewShotReportView.context) ?? false,
     ]
   }
 }

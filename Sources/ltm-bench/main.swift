@@ -6,7 +6,7 @@ struct LTMBench: ParsableCommand {
     commandName: "ltm-bench",
     abstract: "Score LTM, GPT-2 and discrete-diffusion checkpoints under named, reproducible protocols.",
     version: LTMBenchVersionString.value,
-    subcommands: [ZeroShot.self, Compare.self, Merge.self, Baseline.self, Report.self, MauveCommand.self, Bench.self])
+    subcommands: [ZeroShot.self, Compare.self, Merge.self, Baseline.self, Report.self, MauveCommand.self, Bench.self, FewShot.self])
 }
 
 LTMBench.main()
