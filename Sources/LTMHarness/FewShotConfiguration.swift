@@ -79,16 +79,7 @@ public struct FewShotConfiguration: Sendable {
     if let shots, shots.isEmpty { throw HarnessError.invalidArgument("--shots needs at least one value") }
     if threads < 1 { throw HarnessError.invalidArgument("--threads must be at least 1, got \(threads)") }
     if bootstrapIterations < 2 { throw HarnessError.invalidArgument("bootstrap iterations must be at least 2") }
-    var isDir: ObjCBool = false
-    guard FileManager.default.fileExists(atPath: dataDirectory.path, isDirectory: &isDir), isDir.boolValue else {
-      throw HarnessError.invalidArgument("--data-dir \(dataDirectory.path) is not a directory")
-    }
-    for path in modelPaths where !FileManager.default.fileExists(atPath: path.path) {
-      throw HarnessError.invalidArgument("--model \(path.path) does not exist")
-    }
-    if let shard, shard.count < 1 || !(0..<shard.count).contains(shard.index) {
-      throw HarnessError.invalidArgument("--shard \(shard.index)/\(shard.count): i is 0-based and must be in 0...\(max(shard.count - 1, 0))")
-    }
+    try InputChecks.validate(dataDirectory: dataDirectory, modelPaths: modelPaths, shard: shard)
     try adapter.validate()
   }
 }

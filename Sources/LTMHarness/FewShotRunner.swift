@@ -143,11 +143,10 @@ public final class FewShotRunner {
   }
 
   /// The shots of one document: pool indices drawn by `ShotSampler` (never the document itself unless the pool
-  /// is the paper's test-file draw).
-  static func shotIDs(plan: TaskPlan, document: Int, shots: Int, seed: UInt64) throws -> [Int] {
-    try ShotSampler.sample(
-      k: shots, poolSize: plan.pool.count, exclude: plan.excludeSelf ? document : nil, seed: seed, task: plan.task.name,
-      document: document)
+  /// is the paper's test-file draw) from SplitMix64 seeded by the first 8 bytes of SHA-256("seed|task|document").
+  static func shotIDs(task: String, document: Int, shots: Int, poolSize: Int, excludeSelf: Bool, seed: UInt64) throws -> [Int] {
+    var rng = SplitMix64(seed: Digests.seed("\(seed)|\(task)|\(document)"))
+    return try ShotSampler.sample(k: shots, poolSize: poolSize, exclude: excludeSelf ? document : nil, using: &rng)
   }
 
   private func evaluate(model: FewShotModelEntry, plan: TaskPlan, shots: Int, cache: Journal<FewShotCacheKey, FewShotOutcome>) throws
@@ -166,7 +165,8 @@ public final class FewShotRunner {
     var resumedDocs = 0
 
     for (n, doc) in plan.documents.enumerated() {
-      let ids = try Self.shotIDs(plan: plan, document: doc.id, shots: shots, seed: config.seed)
+      let ids = try Self.shotIDs(
+        task: task.name, document: doc.id, shots: shots, poolSize: plan.pool.count, excludeSelf: plan.excludeSelf, seed: config.seed)
       let text = try task.promptText(for: doc, shots: ids.map { plan.pool[$0] }, family: family)
       let prompt = task.outputType == .generate ? text.generationPrompt : text.context
       let promptSHA = Digests.sha256(string: prompt)
@@ -256,25 +256,14 @@ public final class FewShotRunner {
 
   static func loadModel(path: URL, index: Int, taken: [String], configuration config: FewShotConfiguration) throws -> FewShotModelEntry {
     let loaded = try ModelRegistry.load(path: path)
-    let id = ModelLabels.unique(for: path, index: index, taken: taken)
-    let digests = try loaded.checkpointFiles.map {
-      try Digests.fileDigest($0, relativeTo: path.hasDirectoryPath ? path : path.deletingLastPathComponent())
-    }
-    let tokenizerDir = config.tokenizerDirectory ?? loaded.tokenizerDirectory
-    let tokenizer: GPT2Tokenizer
-    do {
-      tokenizer = try GPT2Tokenizer.load(directory: tokenizerDir)
-    } catch {
-      if config.tokenizerDirectory == nil { throw HarnessError.noTokenizer(model: id, directory: tokenizerDir.path) }
-      throw error
-    }
+    let provenance = try CheckpointProvenance(
+      model: loaded, path: path, index: index, taken: taken, configuredTokenizer: config.tokenizerDirectory, progress: SilentProgress())
     let adapter = try makeFewShotModel(loaded: loaded, options: config.adapter)
     let d = adapter.descriptor
-    let key = Digests.sha256(string: ([d.family] + digests.map(\.sha256)).joined(separator: "|"))
     return FewShotModelEntry(
-      model: adapter, tokenizer: tokenizer,
-      info: ModelInfo(id: id, path: path.path, family: d.family, parameters: d.parameterCount, bound: d.bound.rawValue, checkpointFiles: digests),
-      cacheKey: key)
+      model: adapter, tokenizer: provenance.tokenizer,
+      info: ModelInfo(id: provenance.id, path: path.path, family: d.family, parameters: d.parameterCount, bound: d.bound.rawValue, checkpointFiles: provenance.digests),
+      cacheKey: provenance.cacheKey(family: d.family))
   }
 }
 

@@ -3,6 +3,7 @@ import LTMMetrics
 import LTMModels
 import LTMReports
 import LTMTasks
+import LTMTensor
 
 /// One line of `samples.jsonl`: one model × document × candidate (generation) or × document (likelihood tasks).
 public struct FewShotSample: Codable, Equatable {
@@ -171,7 +172,8 @@ struct FewShotScorer {
         rate("acc_norm_chars", choiceNormCorrect)
       case "perplexity":
         let ppl = FewShotStatistics.perplexity(logLikelihoods: logLikelihoods)
-        let se = FewShotStatistics.bootstrapStderr(logLikelihoods, iterations: bootstrapIterations, seed: seed) {
+        var rng = SplitMix64(seed: seed)
+        let se = FewShotStatistics.bootstrapStderr(logLikelihoods, iterations: bootstrapIterations, using: &rng) {
           FewShotStatistics.perplexity(logLikelihoods: $0)
         }
         out.append(FewShotMetric(

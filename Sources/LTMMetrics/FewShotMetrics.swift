@@ -30,29 +30,20 @@ public enum FewShotStatistics {
   }
 
   /// Bootstrap standard error of `statistic` over `values`: the sample standard deviation (ddof 1) of the
-  /// statistic on `iterations` resamples with replacement, drawn by SplitMix64 from `seed` (lm-eval's
-  /// `bootstrap_stderr`, seeded so a report is reproducible). nil for fewer than two values.
-  public static func bootstrapStderr(
-    _ values: [Double], iterations: Int = 1000, seed: UInt64, statistic: ([Double]) -> Double
+  /// statistic on `iterations` resamples with replacement drawn from `rng` (lm-eval's `bootstrap_stderr`; a seeded
+  /// generator makes a report reproducible). nil for fewer than two values.
+  public static func bootstrapStderr<G: RandomNumberGenerator>(
+    _ values: [Double], iterations: Int = 1000, using rng: inout G, statistic: ([Double]) -> Double
   ) -> Double? {
     guard values.count >= 2, iterations >= 2 else { return nil }
-    var state = seed
     var sample = [Double](repeating: 0, count: values.count)
     var stats: [Double] = []
     stats.reserveCapacity(iterations)
     for _ in 0..<iterations {
-      for i in sample.indices { sample[i] = values[Int(splitMix(&state) % UInt64(values.count))] }
+      for i in sample.indices { sample[i] = values[Int.random(in: 0..<values.count, using: &rng)] }
       stats.append(statistic(sample))
     }
     return mean(stats).stderr.map { $0 * Double(iterations).squareRoot() }
-  }
-
-  static func splitMix(_ state: inout UInt64) -> UInt64 {
-    state &+= 0x9E37_79B9_7F4A_7C15
-    var z = state
-    z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-    z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-    return z ^ (z >> 31)
   }
 
   /// Index of the largest value (the first on ties, as numpy's argmax).

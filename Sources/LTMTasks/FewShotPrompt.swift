@@ -10,59 +10,29 @@ public enum ShotPool: String, Sendable, Codable, CaseIterable {
   case test
 }
 
-/// Picks a document's demonstrations. The draw is seeded by (run seed, task name, document id) alone, so a
-/// document gets the same shots whatever the order, `--limit` or `--shard` (lm-eval instead consumes one RNG
-/// per task in document order, which makes a document's shots depend on every document before it).
+/// Picks a document's demonstrations. The caller seeds `rng` from (run seed, task name, document id) alone, so a
+/// document gets the same shots whatever the order, `--limit` or `--shard` (lm-eval instead consumes one RNG per
+/// task in document order, which makes a document's shots depend on every document before it).
 public enum ShotSampler {
-  /// `k` distinct pool indices in draw order. `exclude` (the document's own id when the pool is its split) is
-  /// never drawn. Sparse Fisher–Yates over the pool minus `exclude`, driven by SplitMix64.
-  public static func sample(k: Int, poolSize: Int, exclude: Int?, seed: UInt64, task: String, document: Int) throws -> [Int] {
-    let available = poolSize - (exclude.map { (0..<poolSize).contains($0) ? 1 : 0 } ?? 0)
-    guard k <= available else {
-      throw TaskError.invalidDefinition(file: task, reason: "\(k) shots requested but the shot pool holds only \(available) documents")
+  /// `k` distinct pool indices in draw order; `exclude` (the document's own id when the pool is its split) is never
+  /// drawn. Sparse Fisher–Yates over the pool minus `exclude`: O(k) time and memory whatever the pool size.
+  public static func sample<G: RandomNumberGenerator>(k: Int, poolSize: Int, exclude: Int?, using rng: inout G) throws -> [Int] {
+    let excluded = exclude.map { (0..<poolSize).contains($0) } ?? false
+    let available = poolSize - (excluded ? 1 : 0)
+    guard k >= 0, k <= available else {
+      throw TaskError.notEnoughShots(requested: k, available: available)
     }
-    var state = mixSeed(seed: seed, task: task, document: document)
     var swapped: [Int: Int] = [:]
     var out: [Int] = []
     out.reserveCapacity(k)
     for i in 0..<k {
-      let j = i + Int(uniform(&state, below: UInt64(available - i)))
+      let j = Int.random(in: i..<available, using: &rng)
       let picked = swapped[j] ?? j
       swapped[j] = swapped[i] ?? i
-      // Skip over the excluded id: positions at or after it shift up by one.
-      if let exclude, picked >= exclude { out.append(picked + 1) } else { out.append(picked) }
+      // Positions at or after the excluded id stand for the id one higher.
+      if excluded, let exclude, picked >= exclude { out.append(picked + 1) } else { out.append(picked) }
     }
     return out
-  }
-
-  /// The per-document seed: FNV-1a over the task name, then SplitMix64 mixing with the run seed and document id.
-  static func mixSeed(seed: UInt64, task: String, document: Int) -> UInt64 {
-    var h: UInt64 = 0xcbf2_9ce4_8422_2325
-    for b in task.utf8 {
-      h ^= UInt64(b)
-      h = h &* 0x0000_0100_0000_01b3
-    }
-    var s = seed ^ h
-    _ = next(&s)
-    s ^= UInt64(truncatingIfNeeded: document) &* 0x9E37_79B9_7F4A_7C15
-    return next(&s)
-  }
-
-  static func next(_ state: inout UInt64) -> UInt64 {
-    state &+= 0x9E37_79B9_7F4A_7C15
-    var z = state
-    z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-    z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-    return z ^ (z >> 31)
-  }
-
-  /// Uniform in 0..<n without modulo bias (rejection).
-  static func uniform(_ state: inout UInt64, below n: UInt64) -> UInt64 {
-    let limit = UInt64.max - UInt64.max % n
-    while true {
-      let r = next(&state)
-      if r < limit { return r % n }
-    }
   }
 }
 

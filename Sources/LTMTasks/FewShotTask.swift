@@ -181,36 +181,12 @@ public struct FewShotCatalog: Sendable {
 
   /// Every `*.yaml` / `*.yml` of `directory`; an invalid file or a name defined twice is an error.
   public static func load(directory: URL) throws -> FewShotCatalog {
-    let names: [String]
-    do {
-      names = try FileManager.default.contentsOfDirectory(atPath: directory.path)
-    } catch {
-      throw TaskError.unreadable(path: directory.path, reason: "not a readable few-shot tasks directory")
-    }
-    var tasks: [String: FewShotTask] = [:]
-    var origin: [String: String] = [:]
-    for fileName in names.sorted() where TaskCatalog.isTaskFile(fileName) && !fileName.hasPrefix(".") {
-      let url = directory.appendingPathComponent(fileName)
-      let task = try FewShotTask.load(file: url)
-      if let first = origin[task.name] {
-        throw TaskError.invalidDefinition(file: url.path, reason: "task name '\(task.name)' is already defined in \(first)")
-      }
-      origin[task.name] = url.path
-      tasks[task.name] = task
-    }
-    return FewShotCatalog(tasks: tasks)
+    FewShotCatalog(tasks: try TaskFiles.loadAll(directory: directory, kind: "few-shot tasks", load: FewShotTask.load(file:), name: \.name))
   }
 
   /// A task by name, or the task file at `name` when it is a path.
   public func task(named name: String) throws -> FewShotTask {
     if let task = tasks[name] { return task }
-    guard TaskCatalog.isTaskFile(name) || name.contains("/") else {
-      throw TaskError.unknownTask(name: name, known: names)
-    }
-    let url = URL(fileURLWithPath: (name as NSString).expandingTildeInPath)
-    guard FileManager.default.fileExists(atPath: url.path) else {
-      throw TaskError.unreadable(path: name, reason: "no such task file (known few-shot tasks: \(names.joined(separator: ", ")))")
-    }
-    return try FewShotTask.load(file: url)
+    return try FewShotTask.load(file: TaskFiles.path(for: name, known: names))
   }
 }

@@ -234,6 +234,13 @@ final class FewShotRunnerTests: XCTestCase {
     XCTAssertEqual(try FewShotConfiguration.parseShots("0,5,10"), [0, 5, 10])
   }
 
+  /// The per-document draw is pinned: changing it changes every reported few-shot number.
+  func testShotIDsArePinned() throws {
+    let ids = try FewShotRunner.shotIDs(task: "gsm8k", document: 0, shots: 5, poolSize: 7473, excludeSelf: false, seed: 0)
+    XCTAssertEqual(ids, [2139, 2514, 1352, 5081, 88], "FewShotPromptPinTests builds its literal prompts from these")
+    XCTAssertEqual(try FewShotRunner.shotIDs(task: "lambada_openai", document: 3, shots: 4, poolSize: 5153, excludeSelf: true, seed: 0).count, 4)
+  }
+
   /// lm-eval's `_encode_pair`: trailing context whitespace moves to the continuation; the continuation's tokens
   /// are encode(ctx + cont) minus encode(ctx); an empty context is the prefix token; long contexts are cut left.
   func testEncodePairMovesWhitespaceAndTruncatesLeft() throws {

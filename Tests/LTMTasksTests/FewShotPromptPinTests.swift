@@ -5,44 +5,42 @@ import XCTest
 @testable import LTMTasks
 
 /// The exact prompts of one GSM8K 5-shot document, for both families' formats (the LTM paper's scripts): test
-/// document 0 with seed 0, whose shots are train documents [3795, 553, 3623, 4249, 4550]. The literals were checked against an independent
-/// Python reconstruction from the data files and these ids:
+/// document 0 with seed 0, whose shots are train documents [2139, 2514, 1352, 5081, 88] (the ids the harness draws;
+/// FewShotRunnerTests pins them). The literals were written by an independent Python reconstruction from the data
+/// files and these ids:
 ///   ltm:  "".join("<|beginoftext|>Question: " + q + "Answer: " + a for each shot) + "<|beginoftext|>Question: " + q0
 ///   gpt2: "".join("Question: " + q + "Answer: " + a + "<|endoftext|>" for each shot) + "Question: " + q0
 /// and each generation prompt is that context + "Answer: ".
 final class FewShotPromptPinTests: XCTestCase {
-  static let shotIDs = [3795, 553, 3623, 4249, 4550]
+  static let shotIDs = [2139, 2514, 1352, 5081, 88]
 
   func prompts(_ family: String) throws -> FewShotPromptText {
     let data = try SharedData.file("data")
     let task = try FewShotCatalog.load(directory: SharedData.packageRoot.appendingPathComponent("tasks/fewshot")).task(named: "gsm8k")
     let test = try task.documents(split: "test", dataDirectory: data)
     let train = try task.documents(split: "train", dataDirectory: data)
-    let ids = try ShotSampler.sample(k: 5, poolSize: train.count, exclude: nil, seed: 0, task: "gsm8k", document: 0)
-    XCTAssertEqual(ids, Self.shotIDs)
-    return try task.promptText(for: test[0], shots: ids.map { train[$0] }, family: family)
+    return try task.promptText(for: test[0], shots: Self.shotIDs.map { train[$0] }, family: family)
   }
 
   func testLTMFormat() throws {
     let text = try prompts("ltm")
     let expected = [
-      "<|beginoftext|>Question: If Natasha was going 10 mph over the speed limit and it took her an hour to arrive at her destination that was 60 miles away, what was the speed limit?Answer: Natasha was driving at 60 miles / 1hr = <<60/1=60>>60 mph",
-      "The speed limit was 60mph - 10 mph = <<60-10=50>>50 mph",
-      "#### 50<|beginoftext|>Question: Emma buys 2 containers of milk every school day for lunch. She does not go to school on the weekends. How many containers of milk does she buy in 3 weeks?Answer: There are 5 school days in a week: 5 days/week x 2 containers of milk/day = 10 containers of milk every week",
-      "Finally the number of container for 3 weeks is 3 weeks x 10 containers/week = <<3*10=30>>30 containers",
-      "#### 30<|beginoftext|>Question: Mark is a lawyer who works at the county courthouse every day. It takes him 5 minutes to find parking and 3 minutes to walk into the courthouse. 2 days of the week it takes him 30 minutes to get through the metal detector and the other 3 days are less crowded so he gets through in 10 minutes. How long does he spend on all these activities in a week with 5 work days?Answer: First find how long Mark spends on parking and walking each day: 5 minutes + 3 minutes = <<5+3=8>>8 minutes",
-      "Then multiply that number by his number of workdays to find the total walking and parking time: 8 minutes/day * 5 days/week = <<8*5=40>>40 minutes/week",
-      "Then multiply the number of long-wait days by the time of each long wait: 2 days/week * 30 minutes/day = <<2*30=60>>60 minutes/week",
-      "Then multiply the number of short-wait days by the time of each short wait: 3 days/week * 10 minutes/day = <<3*10=30>>30 minutes/week",
-      "Then add the length of time Mark spends on each activity to find the total time spent: 30 minutes/week + 60 minutes/week + 40 minutes/week = <<30+60+40=130>>130 minutes/week",
-      "#### 130<|beginoftext|>Question: Courtney liked to collect marbles.  She kept them in mason jars.  One jar had 80 marbles.  Her second jar had twice that amount.  She just started her third jar which currently has 1/4 the amount of her first jar.  How many marbles does she have in total?Answer: One jar had 80 and the second jar had twice that amount so 2*80 = 160 marbles",
-      "The third jar had 1/4 of the first jar's 80 marbles so it had .25*80 = <<1/4*80=20>>20 marbles",
-      "When you add up all the jars, she had 80+160+20 = <<80+160+20=260>>260 marbles",
-      "#### 260<|beginoftext|>Question: Johannes owns a vegetable shop, he sells cabbage for $2 per kilogram. If Johannes was able to earn $30 last Wednesday, $24 last Friday, and $42 today, how many kilograms of cabbage was he able to sell?Answer: Johannes was able to sell $30 / $2 = <<30/2=15>>15 kilograms last Wednesday.",
-      "He was able to sell $24 / $2 = <<24/2=12>>12 kilograms last Friday.",
-      "And he was able to sell $42 / $2 = <<42/2=21>>21 kilograms today.",
-      "Therefore, Johannes was able to sell is 15 + 12 + 21 = <<48=48>>48 kilograms of cabbage.",
-      "#### 48<|beginoftext|>Question: Janet\u{2019}s ducks lay 16 eggs per day. She eats three for breakfast every morning and bakes muffins for her friends every day with four. She sells the remainder at the farmers' market daily for $2 per fresh duck egg. How much in dollars does she make every day at the farmers' market?Answer: ",
+      "<|beginoftext|>Question: If there are sixty-five dolphins in the ocean, and three times that number joins in from a river which has its mouth at the ocean, calculate the total number of dolphins in the ocean.Answer: When three times the number of dolphins in the ocean joins in from a river, the number of dolphins in the ocean increases by 3 *65 = <<3*65=195>>195",
+      "The total number of dolphins in the ocean increases to 195+65 = <<195+65=260>>260",
+      "#### 260<|beginoftext|>Question: Hugo's mountain has an elevation of 10,000 feet above sea level.  Boris' mountain has an elevation that is 2,500 feet shorter than  Hugo's mountain.  If Hugo climbed his mountain 3 times, how many times would Boris need to climb his mountain to have climbed the same number of feet as Hugo?Answer: Boris' mountain has an elevation 2,500 feet shorter than Hugo's mountain, or 10,000-2,500=<<10000-2500=7500>>7500 feet above sea level.",
+      "If Hugo climbed his mountain 3 times, his total climbing distance would be 3*10,000=<<3*10000=30000>>30,000 feet.",
+      "To climb a total of 30,000 feet, Boris would need to need to climb his mountain 30,000/7,500=<<30000/7500=4>>4 times.",
+      "#### 4<|beginoftext|>Question: A fan can create an airflow of 10 liters per second. If the fan works for 10 minutes each day, calculate the amount of airflow it will create in one week.Answer: If the fan works for 10 minutes each day, in a week with 7 days, it will have worked for 10*7 = <<10*7=70>>70 minutes.",
+      "Since a minute has 60 seconds, the total time in seconds that the fan will have worked in one week is 70*60 = <<70*60=4200>>4200 seconds.",
+      "Since the fan can create an airflow of 10 liters per second, in 4200 seconds, it will create an airflow of 4200*10= <<4200*10=42000>>42000 liters.",
+      "#### 42000<|beginoftext|>Question: Penny's canoe can carry 6 people, but if she wants to take her dog, she will only fit 2/3 of that number inside. If every person in a trip where Penny had her dog inside the canoe weighed 140 pounds, and the dog 1/4 as much weight, calculate the total weight the canoe was carrying?Answer: When Penny has her dog inside the canoe, only 2/3*6 = <<2/3*6=4>>4 people could fit inside the canoe.",
+      "If every person in a trip where Penny had her dog inside the canoe weighed 140 pounds, the total weight of people inside the canoe was 140*4= <<140*4=560>>560 pounds.",
+      "The dog weighs 1/4*140 = <<140/4=35>>35 pounds",
+      "On the trip, the canoe was carrying 560+35 = <<560+35=595>>595 pounds",
+      "#### 595<|beginoftext|>Question: Brandon sold 86 geckos last year. He sold twice that many the year before. How many geckos has Brandon sold in the last two years?Answer: Last year: 86 geckos",
+      "2 years ago: 86(2)=172",
+      "Total number of geckos sold 86+172=<<86+172=258>>258 geckos",
+      "#### 258<|beginoftext|>Question: Janet\u{2019}s ducks lay 16 eggs per day. She eats three for breakfast every morning and bakes muffins for her friends every day with four. She sells the remainder at the farmers' market daily for $2 per fresh duck egg. How much in dollars does she make every day at the farmers' market?Answer: ",
     ].joined(separator: "\n")
     XCTAssertEqual(text.generationPrompt, expected)
     XCTAssertEqual(text.context + "Answer: ", expected, "the posterior is fitted on the prompt without \"Answer: \"")
@@ -52,23 +50,22 @@ final class FewShotPromptPinTests: XCTestCase {
   func testGPT2Format() throws {
     let text = try prompts("gpt2")
     let expected = [
-      "Question: If Natasha was going 10 mph over the speed limit and it took her an hour to arrive at her destination that was 60 miles away, what was the speed limit?Answer: Natasha was driving at 60 miles / 1hr = <<60/1=60>>60 mph",
-      "The speed limit was 60mph - 10 mph = <<60-10=50>>50 mph",
-      "#### 50<|endoftext|>Question: Emma buys 2 containers of milk every school day for lunch. She does not go to school on the weekends. How many containers of milk does she buy in 3 weeks?Answer: There are 5 school days in a week: 5 days/week x 2 containers of milk/day = 10 containers of milk every week",
-      "Finally the number of container for 3 weeks is 3 weeks x 10 containers/week = <<3*10=30>>30 containers",
-      "#### 30<|endoftext|>Question: Mark is a lawyer who works at the county courthouse every day. It takes him 5 minutes to find parking and 3 minutes to walk into the courthouse. 2 days of the week it takes him 30 minutes to get through the metal detector and the other 3 days are less crowded so he gets through in 10 minutes. How long does he spend on all these activities in a week with 5 work days?Answer: First find how long Mark spends on parking and walking each day: 5 minutes + 3 minutes = <<5+3=8>>8 minutes",
-      "Then multiply that number by his number of workdays to find the total walking and parking time: 8 minutes/day * 5 days/week = <<8*5=40>>40 minutes/week",
-      "Then multiply the number of long-wait days by the time of each long wait: 2 days/week * 30 minutes/day = <<2*30=60>>60 minutes/week",
-      "Then multiply the number of short-wait days by the time of each short wait: 3 days/week * 10 minutes/day = <<3*10=30>>30 minutes/week",
-      "Then add the length of time Mark spends on each activity to find the total time spent: 30 minutes/week + 60 minutes/week + 40 minutes/week = <<30+60+40=130>>130 minutes/week",
-      "#### 130<|endoftext|>Question: Courtney liked to collect marbles.  She kept them in mason jars.  One jar had 80 marbles.  Her second jar had twice that amount.  She just started her third jar which currently has 1/4 the amount of her first jar.  How many marbles does she have in total?Answer: One jar had 80 and the second jar had twice that amount so 2*80 = 160 marbles",
-      "The third jar had 1/4 of the first jar's 80 marbles so it had .25*80 = <<1/4*80=20>>20 marbles",
-      "When you add up all the jars, she had 80+160+20 = <<80+160+20=260>>260 marbles",
-      "#### 260<|endoftext|>Question: Johannes owns a vegetable shop, he sells cabbage for $2 per kilogram. If Johannes was able to earn $30 last Wednesday, $24 last Friday, and $42 today, how many kilograms of cabbage was he able to sell?Answer: Johannes was able to sell $30 / $2 = <<30/2=15>>15 kilograms last Wednesday.",
-      "He was able to sell $24 / $2 = <<24/2=12>>12 kilograms last Friday.",
-      "And he was able to sell $42 / $2 = <<42/2=21>>21 kilograms today.",
-      "Therefore, Johannes was able to sell is 15 + 12 + 21 = <<48=48>>48 kilograms of cabbage.",
-      "#### 48<|endoftext|>Question: Janet\u{2019}s ducks lay 16 eggs per day. She eats three for breakfast every morning and bakes muffins for her friends every day with four. She sells the remainder at the farmers' market daily for $2 per fresh duck egg. How much in dollars does she make every day at the farmers' market?Answer: ",
+      "Question: If there are sixty-five dolphins in the ocean, and three times that number joins in from a river which has its mouth at the ocean, calculate the total number of dolphins in the ocean.Answer: When three times the number of dolphins in the ocean joins in from a river, the number of dolphins in the ocean increases by 3 *65 = <<3*65=195>>195",
+      "The total number of dolphins in the ocean increases to 195+65 = <<195+65=260>>260",
+      "#### 260<|endoftext|>Question: Hugo's mountain has an elevation of 10,000 feet above sea level.  Boris' mountain has an elevation that is 2,500 feet shorter than  Hugo's mountain.  If Hugo climbed his mountain 3 times, how many times would Boris need to climb his mountain to have climbed the same number of feet as Hugo?Answer: Boris' mountain has an elevation 2,500 feet shorter than Hugo's mountain, or 10,000-2,500=<<10000-2500=7500>>7500 feet above sea level.",
+      "If Hugo climbed his mountain 3 times, his total climbing distance would be 3*10,000=<<3*10000=30000>>30,000 feet.",
+      "To climb a total of 30,000 feet, Boris would need to need to climb his mountain 30,000/7,500=<<30000/7500=4>>4 times.",
+      "#### 4<|endoftext|>Question: A fan can create an airflow of 10 liters per second. If the fan works for 10 minutes each day, calculate the amount of airflow it will create in one week.Answer: If the fan works for 10 minutes each day, in a week with 7 days, it will have worked for 10*7 = <<10*7=70>>70 minutes.",
+      "Since a minute has 60 seconds, the total time in seconds that the fan will have worked in one week is 70*60 = <<70*60=4200>>4200 seconds.",
+      "Since the fan can create an airflow of 10 liters per second, in 4200 seconds, it will create an airflow of 4200*10= <<4200*10=42000>>42000 liters.",
+      "#### 42000<|endoftext|>Question: Penny's canoe can carry 6 people, but if she wants to take her dog, she will only fit 2/3 of that number inside. If every person in a trip where Penny had her dog inside the canoe weighed 140 pounds, and the dog 1/4 as much weight, calculate the total weight the canoe was carrying?Answer: When Penny has her dog inside the canoe, only 2/3*6 = <<2/3*6=4>>4 people could fit inside the canoe.",
+      "If every person in a trip where Penny had her dog inside the canoe weighed 140 pounds, the total weight of people inside the canoe was 140*4= <<140*4=560>>560 pounds.",
+      "The dog weighs 1/4*140 = <<140/4=35>>35 pounds",
+      "On the trip, the canoe was carrying 560+35 = <<560+35=595>>595 pounds",
+      "#### 595<|endoftext|>Question: Brandon sold 86 geckos last year. He sold twice that many the year before. How many geckos has Brandon sold in the last two years?Answer: Last year: 86 geckos",
+      "2 years ago: 86(2)=172",
+      "Total number of geckos sold 86+172=<<86+172=258>>258 geckos",
+      "#### 258<|endoftext|>Question: Janet\u{2019}s ducks lay 16 eggs per day. She eats three for breakfast every morning and bakes muffins for her friends every day with four. She sells the remainder at the farmers' market daily for $2 per fresh duck egg. How much in dollars does she make every day at the farmers' market?Answer: ",
     ].joined(separator: "\n")
     XCTAssertEqual(text.generationPrompt, expected)
     XCTAssertEqual(text.gold, "18")

@@ -122,22 +122,28 @@ final class FewShotTaskTests: XCTestCase {
     }
   }
 
-  func testShotsAreSeededPerDocumentAndNeverTheDocument() throws {
-    let a = try ShotSampler.sample(k: 5, poolSize: 20, exclude: 7, seed: 0, task: "t", document: 7)
-    XCTAssertEqual(a, try ShotSampler.sample(k: 5, poolSize: 20, exclude: 7, seed: 0, task: "t", document: 7))
-    XCTAssertEqual(Set(a).count, 5)
-    XCTAssertNotEqual(a, try ShotSampler.sample(k: 5, poolSize: 20, exclude: 7, seed: 1, task: "t", document: 7))
-    XCTAssertNotEqual(a, try ShotSampler.sample(k: 5, poolSize: 20, exclude: 7, seed: 0, task: "u", document: 7))
-    // The whole pool minus the document, over many documents: the document never appears, all ids are in range.
-    for doc in 0..<20 {
-      let all = try ShotSampler.sample(k: 19, poolSize: 20, exclude: doc, seed: 3, task: "t", document: doc)
-      XCTAssertEqual(Set(all), Set((0..<20).filter { $0 != doc }))
+  func testShotSamplerDrawsDistinctIdsAndNeverTheDocument() throws {
+    func draw(_ k: Int, _ pool: Int, _ exclude: Int?, seed: UInt64) throws -> [Int] {
+      var rng = XorShiftRNG(seed: seed)
+      return try ShotSampler.sample(k: k, poolSize: pool, exclude: exclude, using: &rng)
     }
-    // A small draw: roughly uniform (each of 10 ids drawn about 1/10 of 20000 single draws).
-    var counts = [Int](repeating: 0, count: 10)
-    for doc in 0..<20000 { counts[try ShotSampler.sample(k: 1, poolSize: 10, exclude: nil, seed: 0, task: "t", document: doc)[0]] += 1 }
-    XCTAssertTrue(counts.allSatisfy { abs($0 - 2000) < 200 }, "\(counts)")
-    XCTAssertThrowsError(try ShotSampler.sample(k: 20, poolSize: 20, exclude: 3, seed: 0, task: "t", document: 3))
+    let a = try draw(5, 20, 7, seed: 1)
+    XCTAssertEqual(a, try draw(5, 20, 7, seed: 1), "the same generator state gives the same shots")
+    XCTAssertEqual(Set(a).count, 5)
+    XCTAssertNotEqual(a, try draw(5, 20, 7, seed: 2))
+    // The whole pool minus the document: the document never appears, every other id does.
+    for doc in 0..<20 {
+      XCTAssertEqual(Set(try draw(19, 20, doc, seed: UInt64(doc + 1))), Set((0..<20).filter { $0 != doc }))
+    }
+    // Single draws are uniform over the pool minus the excluded id (about 2000 each of 20000).
+    var counts = [Int](repeating: 0, count: 11)
+    var rng = XorShiftRNG(seed: 9)
+    for _ in 0..<20000 { counts[try ShotSampler.sample(k: 1, poolSize: 11, exclude: 4, using: &rng)[0]] += 1 }
+    XCTAssertEqual(counts[4], 0)
+    XCTAssertTrue(counts.enumerated().allSatisfy { $0.offset == 4 || abs($0.element - 2000) < 200 }, "\(counts)")
+    XCTAssertThrowsError(try draw(20, 20, 3, seed: 1)) {
+      XCTAssertEqual(String(describing: $0), "20 shots requested, but the shot pool holds 19 documents")
+    }
   }
 
   func testAnswerFiltersAndExactMatchFollowLMEval() throws {
@@ -154,5 +160,17 @@ final class FewShotTaskTests: XCTestCase {
     XCTAssertFalse(task.isExactMatch("100", gold))
     XCTAssertFalse(task.isExactMatch("[invalid]", gold))
     XCTAssertEqual(FewShotTask.cut(" 18\n\nQuestion: next", at: task.format(forFamily: "gpt2").generation.until), " 18\n\n")
+  }
+}
+
+/// xorshift64* for sampler tests (the harness seeds the sampler with SplitMix64).
+struct XorShiftRNG: RandomNumberGenerator {
+  var state: UInt64
+  init(seed: UInt64) { state = seed == 0 ? 0x9E37_79B9_7F4A_7C15 : seed }
+  mutating func next() -> UInt64 {
+    state ^= state >> 12
+    state ^= state << 25
+    state ^= state >> 27
+    return state &* 0x2545_F491_4F6C_DD1D
   }
 }
