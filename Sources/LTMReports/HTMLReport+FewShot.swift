@@ -8,20 +8,24 @@ enum FewShotReportView {
     let results = section.results
     let models = ordered(results.map(\.model))
     let tasks = ordered(results.map(\.task))
-    // Columns: task × shots in order of appearance, sorted by shots within a task.
-    var columns: [(task: String, shots: Int)] = []
-    for t in tasks {
-      for k in Set(results.filter { $0.task == t }.map(\.shots)).sorted() { columns.append((t, k)) }
-    }
+    // Rows: model × task (its headline metric); columns: the shot counts.
+    let shotCounts = Set(results.map(\.shots)).sorted()
     let headlineName = { (task: String) -> String in results.first { $0.task == task }?.headline?.name ?? "–" }
-    let rows: [[String: Any]] = models.map { m in
-      let cells: [[String: Any]] = columns.map { c in
-        guard let r = results.first(where: { $0.model == m && $0.task == c.task && $0.shots == c.shots }), let h = r.headline else {
-          return ["fsValue": "–", "fsPartial": false]
+    var rows: [[String: Any]] = []
+    for m in models {
+      for t in tasks where results.contains(where: { $0.model == m && $0.task == t }) {
+        let cells: [[String: Any]] = shotCounts.map { k in
+          guard let r = results.first(where: { $0.model == m && $0.task == t && $0.shots == k }) else {
+            return ["fsValue": "–", "fsPartial": false]
+          }
+          guard let h = r.headline else {
+            // Every metric the task asks for is absent for this model (e.g. greedy accuracy of a diffusion model).
+            return ["fsValue": "absent", "fsPartial": true, "fsReasons": r.absentMetrics.map { "\($0.name): \($0.reason)" }.joined(separator: "; ")]
+          }
+          return ["fsValue": h.label, "fsPartial": !r.complete, "fsReasons": "partial: " + r.partialReasons.joined(separator: "; ")]
         }
-        return ["fsValue": h.label, "fsPartial": !r.complete, "fsReasons": r.partialReasons.joined(separator: "; ")]
+        rows.append(["fsModel": m, "fsRowTask": t, "fsRowMetric": headlineName(t), "fsCells": cells])
       }
-      return ["fsModel": m, "fsCells": cells]
     }
     let plots: [[String: Any]] = tasks.compactMap { t in
       let series = models.enumerated().compactMap { i, m -> StepsChart.Series? in
@@ -63,7 +67,7 @@ enum FewShotReportView {
       ]
     }
     return [
-      "fsColumns": columns.map { ["fsColTask": $0.task, "fsColShots": String($0.shots), "fsColMetric": headlineName($0.task)] },
+      "fsColumns": shotCounts.map { ["fsColShots": String($0)] },
       "fsRows": rows, "fsPlots": plots, "fsHasPlots": !plots.isEmpty, "fsDetails": details, "fsTasks": taskRows,
       "fsShotPool": section.shotPool, "fsSamples": section.samplesFile,
       "fsLimit": section.limit.map { "the first \($0) documents of each task (--limit)" } ?? "every document",
@@ -78,9 +82,9 @@ enum FewShotReportView {
 <p class="muted">Headline metric of each model on each task and shot count (the first metric the task lists), ± its standard error. Documents: {{fsLimit}}; demonstrations from the shot pool <code>{{fsShotPool}}</code>, drawn per document from (seed, task, document id). Every prompt and answer is in <code>{{fsSamples}}</code>.</p>
 {{#fsHasBound}}<p class="note info"><strong>≤</strong> marks a perplexity computed from log-likelihood bounds (a diffusion model's NELBO): an upper bound, never an exact value.</p>{{/fsHasBound}}
 <table class="matrix">
-<thead><tr><th>model</th>{{#fsColumns}}<th class="num">{{fsColTask}}<br><small>{{fsColShots}}-shot · {{fsColMetric}}</small></th>{{/fsColumns}}</tr></thead>
+<thead><tr><th>model</th><th>task</th><th>metric</th>{{#fsColumns}}<th class="num">{{fsColShots}}-shot</th>{{/fsColumns}}</tr></thead>
 <tbody>
-{{#fsRows}}<tr><td><strong>{{fsModel}}</strong></td>{{#fsCells}}<td class="num">{{fsValue}}{{#fsPartial}}<span class="partial-mark" title="partial: {{fsReasons}}">*</span>{{/fsPartial}}</td>{{/fsCells}}</tr>
+{{#fsRows}}<tr><td><strong>{{fsModel}}</strong></td><td>{{fsRowTask}}</td><td>{{fsRowMetric}}</td>{{#fsCells}}<td class="num">{{fsValue}}{{#fsPartial}}<span class="partial-mark" title="{{fsReasons}}">*</span>{{/fsPartial}}</td>{{/fsCells}}</tr>
 {{/fsRows}}
 </tbody>
 </table>

@@ -206,6 +206,7 @@ footer { margin-top: 2.5rem; font-size: 12px; color: var(--muted); }
 {{/models}}
 </tbody>
 </table>
+{{#hasZeroShot}}
 <h3>Data</h3>
 <table>
 <thead><tr><th>task</th><th>detokenizer</th><th class="num">examples</th><th class="num">tokens</th><th class="num">blocks scored / available</th><th>data files (sha256)</th></tr></thead>
@@ -214,6 +215,7 @@ footer { margin-top: 2.5rem; font-size: 12px; color: var(--muted); }
 {{/dataTasks}}
 </tbody>
 </table>
+{{/hasZeroShot}}
 </section>
 
 <footer>Every number on this page is in <code>results.json</code> (schema_version {{schemaVersion}}) beside it. This page is self-contained: no scripts, fonts or images are loaded from anywhere.</footer>

@@ -125,6 +125,8 @@ final class FewShotRunnerTests: XCTestCase {
     XCTAssertTrue(html.contains("<section id=\"fewshot\">"))
     XCTAssertEqual(html.components(separatedBy: "<figcaption>").count - 1, tasks.count, "an accuracy-against-shots plot per task")
     XCTAssertFalse(html.contains("<section id=\"results\">"), "no empty zero-shot sections")
+    XCTAssertEqual(try HTMLReport.render(decoded), html, "`ltm-bench report` re-renders the same page from results.json")
+    XCTAssertTrue(html.contains("<th class=\"num\">0-shot</th><th class=\"num\">2-shot</th>"))
   }
 
   /// The LTM GSM8K protocol: prompt = context + "Answer: ", z fitted on the context alone, 50 greedy tokens, one
