@@ -203,6 +203,20 @@ final class FewShotRunnerTests: XCTestCase {
     }
   }
 
+  /// `--shot-pool test` (the LTM paper's quirk): GSM8K demonstrations come from the test file itself.
+  func testShotPoolTestDrawsFromTheEvaluatedSplit() throws {
+    let out = tempDir()
+    var c = try config(out, tasks: ["gsm8k"], shots: [3], limit: 2)
+    c.shotPool = .test
+    let outputs = try runner(c, [FakeFewShotModel()]).run()
+    XCTAssertTrue(outputs.document.fewshot!.tasks[0].shotSource.hasPrefix("test (--shot-pool test"))
+    XCTAssertEqual(outputs.document.fewshot!.shotPool, "test")
+    let testQuestions = try SharedData.jsonLines("data/gsm8k/test.jsonl").map { $0["question"] as! String }
+    for line in try samples(outputs.samples) where line.candidate == 0 {
+      for id in line.shotIDs { XCTAssertTrue(line.prompt.contains("Question: " + testQuestions[id] + "Answer: "), "shot \(id)") }
+    }
+  }
+
   /// A model whose log-likelihoods are bounds and that has no greedy decoder: perplexity is labelled a bound and
   /// greedy accuracy is absent with its reason.
   func testBoundModelsLabelPerplexityAndDropGreedyAccuracy() throws {
