@@ -9,12 +9,12 @@ struct FewShot: ParsableCommand {
     commandName: "fewshot",
     abstract: "Few-shot in-context evaluation: GSM8K pass@k (the LTM paper's protocol), lm-eval-style likelihood and multiple-choice tasks.",
     discussion: """
-      Tasks are YAML files in tasks/fewshot/ (add a file to add a task). Each document gets K demonstrations drawn
-      with a seed derived from (--seed, task, document id), so its shots do not depend on --limit, --shard or order;
-      they come from the task's few-shot split (train for GSM8K) or, for single-split tasks, from the evaluated
-      split minus the document. --shot-pool test reproduces the LTM paper's draw from the test file (the document
-      included). Results go to OUTPUT-DIR/results.json and report.html, every prompt and answer to
-      OUTPUT-DIR/samples.jsonl; model outputs are cached per document in OUTPUT-DIR/fewshot-cache.jsonl, so an
+      Tasks are YAML files in tasks/fewshot/ (add a file to add a task). Each document gets K demonstrations drawn \
+      with a seed derived from (--seed, task, document id), so its shots do not depend on --limit, --shard or order; \
+      they come from the task's few-shot split (train for GSM8K) or, for single-split tasks, from the evaluated \
+      split minus the document. --shot-pool test reproduces the LTM paper's draw from the test file (the document \
+      included). Results go to OUTPUT-DIR/results.json and report.html, every prompt and answer to \
+      OUTPUT-DIR/samples.jsonl; model outputs are cached per document in OUTPUT-DIR/fewshot-cache.jsonl, so an \
       interrupted run resumes without recomputing.
       """)
 
