@@ -127,8 +127,11 @@ public struct FewShotModelEntry {
 }
 
 /// The adapter for a loaded checkpoint. The adapters (GPT-2, LTM, MDLM) are built on another branch; until they
-/// are merged this throws for every family, and the integrator replaces the body with the factory call
-/// (`try fewShotModel(loaded, options: FewShotModelOptions(...))`).
+/// are merged this throws for every family. At merge the body becomes (checked against wip-fewshot-models a81b1e5,
+/// where it passes FewShotCommandLineTests' "Done when" test):
+///
+///     try fewShotModel(loaded, options: FewShotModelOptions(
+///       ltmSteps: options.inferenceSteps, ltmFastLearningRate: options.fastLearningRate, ltmFits: options.fits ?? 5))
 public func makeFewShotModel(loaded: LoadedModel, options: FewShotAdapterOptions) throws -> FewShotLanguageModel {
   throw FewShotUnavailable(family: loaded.family)
 }
