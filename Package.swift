@@ -6,7 +6,7 @@
 //   LTMCheckpoint  — safetensors (single and sharded), torch.save zip + safe unpickler, key-mapping (WeightMap).
 //   LTMTokenizer   — GPT-2 byte-level BPE (vocab.json+merges.txt, encoder.json+vocab.bpe, .tiktoken).
 //   LTMModels      — the family-neutral scoring protocol, one file per model family, the model registry.
-//   LTMTasks       — task YAML specs, dataset readers, detokenizers, block protocols (ltm, mdlm).
+//   LTMTasks       — task YAML specs, dataset readers, detokenizers, block protocols (ltm, mdlm), few-shot tasks.
 //   LTMMetrics     — perplexity aggregation (token-weighted, block-mean) and bound labelling.
 //   LTMMauve       — MAUVE from features, equal to mauve-text 0.4.0 (float64 LAPACK PCA, faiss-exact k-means).
 //   LTMReports     — results.json schema and the self-contained HTML report.
@@ -41,7 +41,7 @@ let package = Package(
     .target(
       name: "LTMModels",
       dependencies: ["LTMTensor", "LTMCheckpoint", "LTMTokenizer"]),
-    .target(name: "LTMTasks", dependencies: ["Yams"]),
+    .target(name: "LTMTasks", dependencies: ["Yams", .product(name: "Mustache", package: "swift-mustache")]),
     .target(name: "LTMMetrics"),
     .target(name: "LTMMauve", dependencies: ["LTMTensor", "LTMCheckpoint", "CBLAS"]),
     .target(

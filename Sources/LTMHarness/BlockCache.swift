@@ -26,60 +26,17 @@ final class BlockCache {
     }
   }
 
-  struct Entry: Codable {
-    var key: Key
-    var score: BlockRecord
-  }
-
   static let fileName = "block-cache.jsonl"
 
-  let url: URL
-  private var entries: [Key: BlockRecord] = [:]
-  private var handle: FileHandle?
+  private let journal: Journal<Key, BlockRecord>
+  var url: URL { journal.url }
 
   /// Opens (or creates) the cache. With `reuse == false` (`--no-cache`) an existing cache is discarded.
   init(url: URL, reuse: Bool) throws {
-    self.url = url
-    let fm = FileManager.default
-    if reuse, fm.fileExists(atPath: url.path) {
-      let data = try Data(contentsOf: url)
-      let lines = data.split(separator: UInt8(ascii: "\n"), omittingEmptySubsequences: true)
-      let endsWithNewline = data.last == UInt8(ascii: "\n")
-      for (i, line) in lines.enumerated() {
-        do {
-          let entry = try JSONDecoder().decode(Entry.self, from: Data(line))
-          entries[entry.key] = entry.score
-        } catch {
-          // Only the very last line may be cut short (the process was killed mid-write); anything else is damage.
-          if i == lines.count - 1 && !endsWithNewline { break }
-          throw HarnessError.cache("\(url.path) line \(i + 1) is not a cache entry; delete the file or pass --no-cache")
-        }
-      }
-      if !endsWithNewline, !data.isEmpty {
-        // Drop the torn tail so new entries start on a fresh line.
-        let keep = data.lastIndex(of: UInt8(ascii: "\n")).map { data.prefix(through: $0) } ?? Data()
-        try keep.write(to: url, options: .atomic)
-      }
-    } else {
-      if fm.fileExists(atPath: url.path) { try fm.removeItem(at: url) }
-    }
-    if !fm.fileExists(atPath: url.path) { _ = fm.createFile(atPath: url.path, contents: nil) }
-    guard let h = FileHandle(forWritingAtPath: url.path) else { throw HarnessError.unreadable(url.path) }
-    try h.seekToEnd()
-    handle = h
+    journal = try Journal(url: url, reuse: reuse)
   }
 
-  deinit { try? handle?.close() }
+  func lookup(_ key: Key) -> BlockRecord? { journal.lookup(key) }
 
-  func lookup(_ key: Key) -> BlockRecord? { entries[key] }
-
-  func record(_ score: BlockRecord, for key: Key) throws {
-    let encoder = JSONEncoder()
-    encoder.outputFormatting = [.sortedKeys]
-    var line = try encoder.encode(Entry(key: key, score: score))
-    line.append(UInt8(ascii: "\n"))
-    try handle?.write(contentsOf: line)
-    try handle?.synchronize()
-    entries[key] = score
-  }
+  func record(_ score: BlockRecord, for key: Key) throws { try journal.record(score, for: key) }
 }

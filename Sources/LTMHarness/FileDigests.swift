@@ -44,6 +44,13 @@ enum Digests {
 
   static func sha256(string: String) -> String { hex(SHA256.hash(data: Data(string.utf8))) }
 
+  static func sha256(data: Data) -> String { hex(SHA256.hash(data: data)) }
+
+  /// A 64-bit seed from text: the first 8 bytes of its SHA-256, little-endian.
+  static func seed(_ text: String) -> UInt64 {
+    SHA256.hash(data: Data(text.utf8)).prefix(8).enumerated().reduce(0) { $0 | UInt64($1.element) << (8 * UInt64($1.offset)) }
+  }
+
   private static func hex<D: Sequence>(_ digest: D) -> String where D.Element == UInt8 {
     digest.map { String(format: "%02x", $0) }.joined()
   }

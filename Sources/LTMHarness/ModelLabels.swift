@@ -1,5 +1,8 @@
 import Foundation
 import LTMDownload
+import LTMModels
+import LTMReports
+import LTMTokenizer
 
 /// Table labels for models, shared by every command's reports.
 enum ModelLabels {
@@ -15,5 +18,34 @@ enum ModelLabels {
       base = hub.revision == "main" ? hub.name : "\(hub.name)@\(hub.revision)"
     }
     return taken.contains(base) ? "\(base)#\(index + 1)" : base
+  }
+}
+
+/// What every command records about a loaded checkpoint: its table label, file digests, tokenizer and cache key.
+struct CheckpointProvenance {
+  var id: String
+  var digests: [LTMReports.FileDigest]
+  var tokenizer: GPT2Tokenizer
+  /// The tokenizer folder actually used (`--tokenizer` or the model's own).
+  var tokenizerDirectory: URL
+
+  /// Labels, hashes and finds the tokenizer of `model` loaded from `path`; `configuredTokenizer` is `--tokenizer`.
+  init(model: LoadedModel, path: URL, index: Int, taken: [String], configuredTokenizer: URL?, progress: ProgressReporter) throws {
+    id = ModelLabels.unique(for: path, index: index, taken: taken)
+    progress.report(.stage("hashing checkpoint files of \(id)"))
+    let base = path.hasDirectoryPath ? path : path.deletingLastPathComponent()
+    digests = try model.checkpointFiles.map { try Digests.fileDigest($0, relativeTo: base) }
+    tokenizerDirectory = configuredTokenizer ?? model.tokenizerDirectory
+    do {
+      tokenizer = try GPT2Tokenizer.load(directory: tokenizerDirectory)
+    } catch {
+      if configuredTokenizer == nil { throw HarnessError.noTokenizer(model: id, directory: tokenizerDirectory.path) }
+      throw error
+    }
+  }
+
+  /// The checkpoint's part of every cache key: SHA-256 over the family and the checkpoint files' SHA-256s.
+  func cacheKey(family: String) -> String {
+    Digests.sha256(string: ([family] + digests.map(\.sha256)).joined(separator: "|"))
   }
 }

@@ -11,6 +11,9 @@ public enum ProgressEvent: Sendable {
   case scoring(model: String, task: String, done: Int, total: Int, tokensPerSecond: Double)
   /// One model on one task is done; `summary` is the labelled headline ("ppl ≤ 95.26 (mdlm, upper)").
   case finished(model: String, task: String, summary: String)
+  /// Few-shot progress of one model on one task at one shot count: documents done of total, seconds so far (the
+  /// front end derives the ETA).
+  case fewShot(model: String, task: String, shots: Int, done: Int, total: Int, elapsedSeconds: Double)
 }
 
 public protocol ProgressReporter: AnyObject {

@@ -62,6 +62,16 @@ public struct ZeroShotConfiguration: Sendable {
     if let limit = limitBlocks, limit < 1 { throw HarnessError.invalidArgument("--limit-blocks must be at least 1, got \(limit)") }
     if threads < 1 { throw HarnessError.invalidArgument("--threads must be at least 1, got \(threads)") }
     if batchBlocks < 1 { throw HarnessError.invalidArgument("--batch-blocks must be at least 1, got \(batchBlocks)") }
+    try InputChecks.validate(dataDirectory: dataDirectory, modelPaths: modelPaths, shard: shard)
+    try latent.validate()
+    try diffusion.validate()
+    if let t = comparison.tolerance, !(t >= 0) { throw HarnessError.invalidArgument("--tolerance must be at least 0, got \(t)") }
+  }
+}
+
+/// Checks every command makes of its paths and shard before any work starts.
+enum InputChecks {
+  static func validate(dataDirectory: URL, modelPaths: [URL], shard: ShardInfo?) throws {
     var isDir: ObjCBool = false
     guard FileManager.default.fileExists(atPath: dataDirectory.path, isDirectory: &isDir), isDir.boolValue else {
       throw HarnessError.invalidArgument("--data-dir \(dataDirectory.path) is not a directory")
@@ -72,8 +82,5 @@ public struct ZeroShotConfiguration: Sendable {
     if let shard, shard.count < 1 || !(0..<shard.count).contains(shard.index) {
       throw HarnessError.invalidArgument("--shard \(shard.index)/\(shard.count): i is 0-based and must be in 0...\(max(shard.count - 1, 0))")
     }
-    try latent.validate()
-    try diffusion.validate()
-    if let t = comparison.tolerance, !(t >= 0) { throw HarnessError.invalidArgument("--tolerance must be at least 0, got \(t)") }
   }
 }

@@ -51,23 +51,16 @@ public final class ZeroShotRunner {
     for (index, path) in config.modelPaths.enumerated() {
       progress.report(.stage("loading model \(path.path)"))
       let model = try ModelRegistry.load(path: path)
-      let id = ModelLabels.unique(for: path, index: index, taken: loaded.map(\.info.id))
-      progress.report(.stage("hashing checkpoint files of \(id)"))
-      let digests = try model.checkpointFiles.map { try Digests.fileDigest($0, relativeTo: path.hasDirectoryPath ? path : path.deletingLastPathComponent()) }
-      let tokenizerDir = config.tokenizerDirectory ?? model.tokenizerDirectory
-      let tokenizer: GPT2Tokenizer
-      do {
-        tokenizer = try GPT2Tokenizer.load(directory: tokenizerDir)
-      } catch {
-        if config.tokenizerDirectory == nil { throw HarnessError.noTokenizer(model: id, directory: tokenizerDir.path) }
-        throw error
-      }
+      let provenance = try CheckpointProvenance(
+        model: model, path: path, index: index, taken: loaded.map(\.info.id), configuredTokenizer: config.tokenizerDirectory,
+        progress: progress)
+      let (id, digests, tokenizer, tokenizerDir) = (provenance.id, provenance.digests, provenance.tokenizer, provenance.tokenizerDirectory)
       if blockProtocol.blockLength > model.model.descriptor.contextLength {
         throw HarnessError.blockTooLong(
           model: id, blockLength: blockProtocol.blockLength, contextLength: model.model.descriptor.contextLength)
       }
       let d = model.model.descriptor
-      let key = Digests.sha256(string: ([d.family] + digests.map { $0.sha256 }).joined(separator: "|"))
+      let key = provenance.cacheKey(family: d.family)
       loaded.append(PreparedModel(
         loaded: model, tokenizer: tokenizer, tokenizerKey: tokenizerDir.standardizedFileURL.path, cacheKey: key,
         variants: try ScoringVariant.variants(

@@ -40,6 +40,8 @@ public enum HTMLReport {
       "models": view.models(),
       "dataTasks": view.dataTasks(),
       "schemaVersion": String(doc.schemaVersion),
+      "hasZeroShot": !doc.results.isEmpty || doc.fewshot == nil,
+      "fewshot": doc.fewshot.map(FewShotReportView.context) ?? false,
     ]
   }
 }
@@ -67,6 +69,21 @@ private struct ReportView {
 
   func summaryRows() -> [[String: String]] {
     let run = doc.run
+    if let fewshot = doc.fewshot {
+      return [
+        ["key": "command", "value": "fewshot"],
+        ["key": "documents", "value": fewshot.limit.map { "first \($0) per task (--limit)" } ?? "every document"],
+        ["key": "shot pool", "value": fewshot.shotPool],
+        ["key": "seed", "value": String(run.seed)],
+        ["key": "threads", "value": String(run.threads)],
+        ["key": "wall time", "value": String(format: "%.1f s", run.wallSeconds)],
+        ["key": "started", "value": run.startedAt],
+        ["key": "host", "value": run.host],
+        ["key": "versions", "value": (["\(doc.tool.name) \(doc.tool.version)"] + [run.os, run.blas].compactMap { $0 }).joined(separator: "; ")],
+        ["key": "data dir", "value": run.dataDirectory],
+        ["key": "documents from the cache", "value": String(fewshot.results.reduce(0) { $0 + $1.resumedDocuments })],
+      ] + (run.shard.map { [["key": "shard", "value": "\($0.index)/\($0.count) (0-based)"]] } ?? [])
+    }
     var rows: [[String: String]] = [
       ["key": "protocol", "value": run.protocolName],
       ["key": "split", "value": run.split ?? "each task's default"],

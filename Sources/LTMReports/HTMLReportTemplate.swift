@@ -15,6 +15,7 @@ enum HTMLReportTemplate {
     try library.register(styles, named: "styles")
     try library.register(barChart, named: "bar-chart")
     try library.register(stepsChart, named: "steps-chart")
+    try library.register(FewShotReportView.template, named: "fewshot")
     return library
   }
 
@@ -100,7 +101,7 @@ footer { margin-top: 2.5rem; font-size: 12px; color: var(--muted); }
 <h1>{{title}}</h1>
 <p class="lede"><code>{{protocolName}}</code>: {{protocolSummary}}</p>
 </header>
-<nav class="toc"><a href="#results">Results</a>{{#baseline}}<a href="#baseline">Baseline</a>{{/baseline}}<a href="#charts">Charts</a>{{#hasStepsCharts}}<a href="#steps">Inference steps</a>{{/hasStepsCharts}}<a href="#details">Details</a><a href="#provenance">Provenance</a></nav>
+<nav class="toc">{{#fewshot}}<a href="#fewshot">Few-shot</a>{{/fewshot}}{{#hasZeroShot}}<a href="#results">Results</a>{{/hasZeroShot}}{{#baseline}}<a href="#baseline">Baseline</a>{{/baseline}}{{#hasZeroShot}}<a href="#charts">Charts</a>{{/hasZeroShot}}{{#hasStepsCharts}}<a href="#steps">Inference steps</a>{{/hasStepsCharts}}{{#hasZeroShot}}<a href="#details">Details</a>{{/hasZeroShot}}<a href="#provenance">Provenance</a></nav>
 
 <section id="summary" aria-label="run summary">
 <div class="summary">
@@ -114,6 +115,8 @@ footer { margin-top: 2.5rem; font-size: 12px; color: var(--muted); }
 {{#hasLTMBounds}}<p class="note info">LTM rows carry two bounds. The headline <strong>≤</strong> is the paper's bound: the posterior is fitted by AdamW with one noise draw ε, and the bound is evaluated at z = μ + σε with that same ε; this is the number the LTM paper reports. The details also give the bound re-estimated with fresh ε (an unbiased NELBO estimate) and its Monte Carlo standard error.</p>{{/hasLTMBounds}}
 </section>
 
+{{> fewshot}}
+{{#hasZeroShot}}
 <section id="results">
 <h2>Results</h2>
 <p class="muted">Headline perplexity of each model on each task under the <code>{{protocolName}}</code> protocol. <strong>=</strong> exact, <strong>≤</strong> upper bound{{#hasDelta}}; below each number, the change against the baseline (lower perplexity is better){{/hasDelta}}.</p>
@@ -127,6 +130,7 @@ footer { margin-top: 2.5rem; font-size: 12px; color: var(--muted); }
 </table>
 {{/matrix}}
 </section>
+{{/hasZeroShot}}
 
 {{#baseline}}
 <section id="baseline">
@@ -145,6 +149,7 @@ footer { margin-top: 2.5rem; font-size: 12px; color: var(--muted); }
 </section>
 {{/baseline}}
 
+{{#hasZeroShot}}
 <section id="charts">
 <h2>Perplexity by task</h2>
 <p class="muted">One chart per task; log scale from 1 (a perfect model); shorter is better.{{#baseline}} A black tick marks the baseline's value.{{/baseline}}</p>
@@ -155,6 +160,7 @@ footer { margin-top: 2.5rem; font-size: 12px; color: var(--muted); }
 {{/charts}}
 </div>
 </section>
+{{/hasZeroShot}}
 
 {{#hasStepsCharts}}
 <section id="steps">
@@ -167,6 +173,7 @@ footer { margin-top: 2.5rem; font-size: 12px; color: var(--muted); }
 </section>
 {{/hasStepsCharts}}
 
+{{#hasZeroShot}}
 <section id="details">
 <h2>Details per task</h2>
 <p class="muted">Both aggregations of every result, with the blocks and scored tokens they cover.{{#hasLTMBounds}} NLL / token is the bound's total (reconstruction + KL) for LTM rows; the KL column is its KL part. The fresh-ε bound re-estimates the same posterior with K new noise draws, with the Monte Carlo standard error of its NLL per token.{{/hasLTMBounds}}</p>
@@ -187,6 +194,7 @@ footer { margin-top: 2.5rem; font-size: 12px; color: var(--muted); }
 </table>
 {{/details}}
 </section>
+{{/hasZeroShot}}
 
 <section id="provenance">
 <h2>Provenance</h2>
@@ -198,6 +206,7 @@ footer { margin-top: 2.5rem; font-size: 12px; color: var(--muted); }
 {{/models}}
 </tbody>
 </table>
+{{#hasZeroShot}}
 <h3>Data</h3>
 <table>
 <thead><tr><th>task</th><th>detokenizer</th><th class="num">examples</th><th class="num">tokens</th><th class="num">blocks scored / available</th><th>data files (sha256)</th></tr></thead>
@@ -206,6 +215,7 @@ footer { margin-top: 2.5rem; font-size: 12px; color: var(--muted); }
 {{/dataTasks}}
 </tbody>
 </table>
+{{/hasZeroShot}}
 </section>
 
 <footer>Every number on this page is in <code>results.json</code> (schema_version {{schemaVersion}}) beside it. This page is self-contained: no scripts, fonts or images are loaded from anywhere.</footer>
@@ -233,8 +243,8 @@ footer { margin-top: 2.5rem; font-size: 12px; color: var(--muted); }
 {{/xTicks}}
 <line class="axis" x1="{{plotLeft}}" y1="{{plotBottom}}" x2="{{plotRight}}" y2="{{plotBottom}}"></line>
 <line class="axis" x1="{{plotLeft}}" y1="{{plotTop}}" x2="{{plotLeft}}" y2="{{plotBottom}}"></line>
-<text class="axis-title" x="{{xTitleX}}" y="{{xTitleY}}" text-anchor="middle">posterior-inference steps ({{xScale}})</text>
-<text class="axis-title" x="{{yTitleX}}" y="{{yTitleY}}" text-anchor="middle" transform="rotate(-90 {{yTitleX}} {{yTitleY}})">PPL bound ≤ ({{yScale}})</text>
+<text class="axis-title" x="{{xTitleX}}" y="{{xTitleY}}" text-anchor="middle">{{xTitle}} ({{xScale}})</text>
+<text class="axis-title" x="{{yTitleX}}" y="{{yTitleY}}" text-anchor="middle" transform="rotate(-90 {{yTitleX}} {{yTitleY}})">{{yTitle}} ({{yScale}})</text>
 {{#lines}}<polyline points="{{points}}" fill="none" stroke="{{color}}" stroke-width="2.5"></polyline>{{#dots}}<circle cx="{{cx}}" cy="{{cy}}" r="3.5" fill="{{color}}"><title>{{label}}, {{title}}</title></circle>{{/dots}}
 <line x1="{{legendX1}}" y1="{{legendY}}" x2="{{legendX2}}" y2="{{legendY}}" stroke="{{color}}" stroke-width="2.5"></line><text x="{{legendTextX}}" y="{{legendTextY}}">{{label}}</text>
 {{#fresh}}<polyline points="{{points}}" fill="none" stroke="{{color}}" stroke-width="1.8" stroke-dasharray="6 4"></polyline>{{#dots}}<circle cx="{{cx}}" cy="{{cy}}" r="2.5" fill="#fff" stroke="{{color}}" stroke-width="1.5"><title>{{label}} fresh ε, {{title}}</title></circle>{{/dots}}

@@ -15,11 +15,14 @@ public struct ResultsDocument: Codable, Sendable, Equatable {
   /// In a baseline file: the relative tolerance of every result without its own `tolerance` (see
   /// `ToleranceResolver` for the precedence). Absent in a plain run's results.
   public var defaultTolerance: Double?
+  /// `ltm-bench fewshot` runs: the few-shot results (absent in zero-shot files; adding it is not a schema bump).
+  public var fewshot: FewShotSection?
 
   public init(
     command: String, tool: ToolInfo, run: RunInfo, models: [ModelInfo], tasks: [TaskInfo], results: [ResultEntry],
-    defaultTolerance: Double? = nil
+    defaultTolerance: Double? = nil, fewshot: FewShotSection? = nil
   ) {
+    self.fewshot = fewshot
     self.schemaVersion = Self.currentSchemaVersion
     self.command = command
     self.tool = tool
@@ -32,7 +35,7 @@ public struct ResultsDocument: Codable, Sendable, Equatable {
 
   enum CodingKeys: String, CodingKey {
     case schemaVersion = "schema_version", command, tool, run, models, tasks, results
-    case defaultTolerance = "default_tolerance"
+    case defaultTolerance = "default_tolerance", fewshot
   }
 }
 

@@ -134,7 +134,8 @@ struct BarChart {
 
 /// The LTM inference-steps curve of one task: the perplexity bound against posterior-inference steps, one solid
 /// line per model (the fitted-ε bound the paper reports) and, when present, a dashed line of the same colour for
-/// the fresh-ε re-estimate.
+/// the fresh-ε re-estimate. The few-shot report draws accuracy against shots with the same chart (its titles,
+/// value format and a linear y axis passed in).
 struct StepsChart {
   struct Series {
     var label: String
@@ -145,6 +146,12 @@ struct StepsChart {
   }
 
   var series: [Series]
+  var xTitle = "posterior-inference steps"
+  var yTitle = "PPL bound ≤"
+  var xUnit = "steps"
+  var formatValue: (Double) -> String = { "≤ " + formatPPL($0) }
+  /// The y axis turns logarithmic when the values span more than this factor (never for accuracies).
+  var logAbove = 3.0
   let width = 960.0
   let height = 320.0
   let left = 72.0
@@ -159,9 +166,9 @@ struct StepsChart {
     let logX = (xs.min() ?? 0) > 0 && (xs.max() ?? 1) / (xs.min() ?? 1) >= 4
     let xLo = xs.min() ?? 0, xHi = xs.max() ?? 1
     let x = Axis(lower: xLo, upper: xHi == xLo ? xLo + 1 : xHi, logarithmic: logX, pixelStart: left + 10, pixelEnd: width - right - 10)
-    let y = Axis.fitting(values, pixelStart: height - bottom, pixelEnd: top, logAbove: 3)
+    let y = Axis.fitting(values, pixelStart: height - bottom, pixelEnd: top, logAbove: logAbove)
     func points(_ p: [(steps: Int, value: Double)]) -> [[String: String]] {
-      p.map { ["cx": fmt(x.position(Double($0.steps))), "cy": fmt(y.position($0.value)), "title": "\($0.steps) steps: ≤ \(formatPPL($0.value))"] }
+      p.map { ["cx": fmt(x.position(Double($0.steps))), "cy": fmt(y.position($0.value)), "title": "\($0.steps) \(xUnit): \(formatValue($0.value))"] }
     }
     func polyline(_ p: [(steps: Int, value: Double)]) -> String {
       p.map { "\(fmt(x.position(Double($0.steps)))),\(fmt(y.position($0.value)))" }.joined(separator: " ")
@@ -193,6 +200,7 @@ struct StepsChart {
       "xTitleX": fmt((left + width - right) / 2), "xTitleY": fmt(height - 8),
       "yTitleX": fmt(16), "yTitleY": fmt((top + height - bottom) / 2),
       "xScale": logX ? "log scale" : "linear scale", "yScale": y.logarithmic ? "log scale" : "linear scale",
+      "xTitle": xTitle, "yTitle": yTitle,
     ]
   }
 }

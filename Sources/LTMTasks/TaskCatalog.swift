@@ -15,40 +15,56 @@ public struct TaskCatalog: Sendable {
   /// so a broken definition is found at once rather than when someone first asks for that task; two files
   /// defining the same name are an error naming both.
   public static func load(directory: URL) throws -> TaskCatalog {
-    let names: [String]
-    do {
-      names = try FileManager.default.contentsOfDirectory(atPath: directory.path)
-    } catch {
-      throw TaskError.unreadable(path: directory.path, reason: "not a readable tasks directory")
-    }
-    var tasks: [String: TaskSpec] = [:]
-    var origin: [String: String] = [:]
-    for fileName in names.sorted() where isTaskFile(fileName) && !fileName.hasPrefix(".") {
-      let url = directory.appendingPathComponent(fileName)
-      let spec = try TaskSpec.load(file: url)
-      if let first = origin[spec.name] {
-        throw TaskError.invalidDefinition(file: url.path, reason: "task name '\(spec.name)' is already defined in \(first)")
-      }
-      origin[spec.name] = url.path
-      tasks[spec.name] = spec
-    }
-    return TaskCatalog(tasks: tasks)
+    TaskCatalog(tasks: try TaskFiles.loadAll(directory: directory, kind: "tasks", load: TaskSpec.load(file:), name: \.name))
   }
 
   /// A task by name, or, when `name` is not a catalog name and looks like a path (it ends in `.yaml`/`.yml`
   /// or holds a `/`), the task defined in that file.
   public func task(named name: String) throws -> TaskSpec {
     if let spec = tasks[name] { return spec }
-    guard Self.isTaskFile(name) || name.contains("/") else {
-      throw TaskError.unknownTask(name: name, known: names)
+    return try TaskSpec.load(file: TaskFiles.path(for: name, known: names))
+  }
+
+  static func isTaskFile(_ name: String) -> Bool { name.hasSuffix(".yaml") || name.hasSuffix(".yml") }
+}
+
+/// Reading a folder of task files, shared by the zero-shot and few-shot catalogs.
+enum TaskFiles {
+  /// Every `*.yaml` / `*.yml` of `directory` (not recursively, hidden files skipped), by name. Any invalid file is
+  /// an error, so a broken definition is found at once rather than when someone first asks for that task; two
+  /// files defining the same name are an error naming both.
+  static func loadAll<T>(directory: URL, kind: String, load: (URL) throws -> T, name: (T) -> String) throws -> [String: T] {
+    let names: [String]
+    do {
+      names = try FileManager.default.contentsOfDirectory(atPath: directory.path)
+    } catch {
+      throw TaskError.unreadable(path: directory.path, reason: "not a readable \(kind) directory")
+    }
+    var tasks: [String: T] = [:]
+    var origin: [String: String] = [:]
+    for fileName in names.sorted() where TaskCatalog.isTaskFile(fileName) && !fileName.hasPrefix(".") {
+      let url = directory.appendingPathComponent(fileName)
+      let task = try load(url)
+      if let first = origin[name(task)] {
+        throw TaskError.invalidDefinition(file: url.path, reason: "task name '\(name(task))' is already defined in \(first)")
+      }
+      origin[name(task)] = url.path
+      tasks[name(task)] = task
+    }
+    return tasks
+  }
+
+  /// The task file `name` stands for when it is not a catalog name: a path (ending in `.yaml`/`.yml` or holding a
+  /// `/`) to an existing file; otherwise the unknown-task error listing `known`.
+  static func path(for name: String, known: [String]) throws -> URL {
+    guard TaskCatalog.isTaskFile(name) || name.contains("/") else {
+      throw TaskError.unknownTask(name: name, known: known)
     }
     let url = URL(fileURLWithPath: (name as NSString).expandingTildeInPath)
     var isDirectory: ObjCBool = false
     guard FileManager.default.fileExists(atPath: url.path, isDirectory: &isDirectory), !isDirectory.boolValue else {
-      throw TaskError.unreadable(path: name, reason: "no such task file (known task names: \(names.joined(separator: ", ")))")
+      throw TaskError.unreadable(path: name, reason: "no such task file (known task names: \(known.joined(separator: ", ")))")
     }
-    return try TaskSpec.load(file: url)
+    return url
   }
-
-  static func isTaskFile(_ name: String) -> Bool { name.hasSuffix(".yaml") || name.hasSuffix(".yml") }
 }

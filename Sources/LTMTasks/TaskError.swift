@@ -21,6 +21,8 @@ public enum TaskError: Error, CustomStringConvertible, Equatable {
   case noBlocks(source: String, protocolName: String, tokens: Int, blockLength: Int)
   /// `makeBlocks(limit:)` with a limit below 1.
   case invalidLimit(Int)
+  /// More demonstrations asked for than the shot pool holds (the document itself excluded where it is).
+  case notEnoughShots(requested: Int, available: Int)
 
   public var description: String {
     switch self {
@@ -42,6 +44,8 @@ public enum TaskError: Error, CustomStringConvertible, Equatable {
       return "\(source): protocol \(proto) makes 0 blocks of \(blockLength) tokens from \(tokens) tokens"
         + " in the concatenated stream (remainders shorter than a block are dropped per batch of examples)"
     case .invalidLimit(let limit): return "the block limit must be at least 1, got \(limit)"
+    case .notEnoughShots(let requested, let available):
+      return "\(requested) shots requested, but the shot pool holds \(available) documents"
     }
   }
 }

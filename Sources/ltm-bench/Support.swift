@@ -79,6 +79,15 @@ final class StderrProgress: ProgressReporter {
       }
     case .finished(let model, let task, let summary):
       line("\(model) on \(task): \(summary)", transient: false)
+    case .fewShot(let model, let task, let shots, let done, let total, let elapsed):
+      let eta = done > 0 ? elapsed / Double(done) * Double(total - done) : 0
+      let text = String(format: "%@ on %@ (%d-shot) %d/%d documents, %.1f s, ETA %.0f s", model, task, shots, done, total, elapsed, eta)
+      if live {
+        line(text, transient: true)
+      } else if done == total || Date().timeIntervalSince(lastPlain) > 10 {
+        lastPlain = Date()
+        line(text, transient: false)
+      }
     }
   }
 

@@ -6,7 +6,7 @@ struct LTMBench: ParsableCommand {
     commandName: "ltm-bench",
     abstract: "Score LTM, GPT-2 and discrete-diffusion checkpoints under named, reproducible protocols.",
     version: LTMBenchVersionString.value,
-    subcommands: [ZeroShot.self, Compare.self, Merge.self, Baseline.self, Report.self, MauveCommand.self, Bench.self, Download.self])
+    subcommands: [ZeroShot.self, FewShot.self, MauveCommand.self, Compare.self, Merge.self, Baseline.self, Report.self, Bench.self, Download.self])
 }
 
 LTMBench.main()

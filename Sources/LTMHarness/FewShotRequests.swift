@@ -1,0 +1,91 @@
+import Foundation
+import LTMModels
+import LTMTasks
+import LTMTokenizer
+
+/// Token-level requests of one document, built from its prompt text the way lm-eval's `_encode_pair` does.
+struct FewShotEncoder {
+  let tokenizer: GPT2Tokenizer
+  let special: [String: Int32]
+  let contextLength: Int
+  /// lm-eval's `prefix_token_id` for an empty context: BOS when the vocabulary has one (`<|beginoftext|>` in LTM
+  /// checkpoints), else EOS (GPT-2's `<|endoftext|>`).
+  let prefixToken: Int32
+
+  init(tokenizer: GPT2Tokenizer, descriptor: ModelDescriptor) {
+    self.tokenizer = tokenizer
+    special = GPT2Tokenizer.specialTokens(modelVocabularySize: descriptor.vocabSize)
+    contextLength = descriptor.contextLength
+    prefixToken = special[GPT2Tokenizer.beginOfTextString] ?? GPT2Tokenizer.endOfText
+  }
+
+  func encode(_ text: String) -> [Int32] { tokenizer.encode(text, specialTokens: special) }
+
+  func decode(_ ids: [Int32]) -> String { tokenizer.decode(ids, specialTokens: special) }
+
+  /// (context, continuation) tokens: trailing whitespace of the context moves to the front of the continuation,
+  /// the continuation is `encode(context + continuation)` minus the `encode(context)` prefix, and an empty context
+  /// is the prefix token. Then the context is cut from the left so context + continuation fit the model (the last
+  /// continuation token is never an input: `contextLength + 1` tokens in all). Returns the tokens cut.
+  func pair(context: String, continuation: String) throws -> (request: LoglikelihoodRequest, truncated: Int) {
+    var ctx = context
+    var cont = continuation
+    let kept = ctx.rstripped
+    if kept.count < ctx.count {
+      cont = String(ctx[kept.endIndex...]) + cont
+      ctx = String(kept)
+    }
+    var ctxIDs: [Int32]
+    var contIDs: [Int32]
+    if ctx.isEmpty {
+      ctxIDs = [prefixToken]
+      contIDs = encode(cont)
+      // lm-eval: a continuation that already starts with the prefix token gives it up as context.
+      if contIDs.first == prefixToken && contIDs.count > 1 { contIDs.removeFirst() }
+    } else {
+      let whole = encode(ctx + cont)
+      ctxIDs = encode(ctx)
+      contIDs = Array(whole[min(ctxIDs.count, whole.count)...])
+    }
+    guard !contIDs.isEmpty else {
+      throw HarnessError.invalidArgument("the continuation '\(continuation)' encodes to no tokens after the context '\(context.suffix(40))'")
+    }
+    let room = contextLength + 1 - contIDs.count
+    guard room >= 1 else {
+      throw HarnessError.invalidArgument("a continuation of \(contIDs.count) tokens does not fit the model's \(contextLength)-token context")
+    }
+    let cut = max(0, ctxIDs.count - room)
+    if cut > 0 { ctxIDs.removeFirst(cut) }
+    return (LoglikelihoodRequest(context: ctxIDs, continuation: contIDs), cut)
+  }
+
+  /// A generation request: the prompt (context + answer prefix) and the fit context (context alone) encoded as
+  /// whole strings, each cut from the left to leave room for `maxNewTokens` in the model's context.
+  func generation(prompt: String, fitContext: String, maxNewTokens: Int) throws -> (request: GenerationRequest, truncated: Int) {
+    let room = contextLength - maxNewTokens
+    guard room >= 1 else {
+      throw HarnessError.invalidArgument("max_new_tokens \(maxNewTokens) leaves no room for a prompt in the model's \(contextLength)-token context")
+    }
+    var p = encode(prompt)
+    var f = encode(fitContext)
+    guard !p.isEmpty else { throw HarnessError.invalidArgument("the generation prompt encodes to no tokens") }
+    let cut = max(0, p.count - room)
+    p.removeFirst(cut)
+    if f.count > room { f.removeFirst(f.count - room) }
+    if f.isEmpty { f = p }
+    return (GenerationRequest(prompt: p, fitContext: f), cut)
+  }
+}
+
+extension String {
+  /// Python's `str.rstrip()`: the string without trailing whitespace.
+  var rstripped: Substring {
+    var end = endIndex
+    while end > startIndex {
+      let before = index(before: end)
+      guard self[before].isWhitespace else { break }
+      end = before
+    }
+    return self[startIndex..<end]
+  }
+}

@@ -1,0 +1,98 @@
+import ArgumentParser
+import Foundation
+import LTMHarness
+import LTMReports
+
+/// `ltm-bench fewshot`: in-context evaluation (GSM8K pass@k, likelihood and multiple-choice tasks).
+struct FewShot: ParsableCommand {
+  static let configuration = CommandConfiguration(
+    commandName: "fewshot",
+    abstract: "Few-shot in-context evaluation: GSM8K pass@k (the LTM paper's protocol), lm-eval-style likelihood and multiple-choice tasks.",
+    discussion: """
+      Tasks are YAML files in tasks/fewshot/ (add a file to add a task). Each document gets K demonstrations drawn \
+      with a seed derived from (--seed, task, document id), so its shots do not depend on --limit, --shard or order; \
+      they come from the task's few-shot split (train for GSM8K) or, for single-split tasks, from the evaluated \
+      split minus the document. --shot-pool test reproduces the LTM paper's draw from the test file (the document \
+      included). Results go to OUTPUT-DIR/results.json and report.html, every prompt and answer to \
+      OUTPUT-DIR/samples.jsonl; model outputs are cached per document in OUTPUT-DIR/fewshot-cache.jsonl, so an \
+      interrupted run resumes without recomputing.
+      """)
+
+  @Option(name: .customLong("model"), help: "A checkpoint directory or file (repeat for several models).")
+  var models: [String] = []
+
+  @Option(help: "Comma-separated few-shot task names (gsm8k, gsm8k-cot, arithmetic_2da, lambada_openai, ag_news, …) or task file paths.")
+  var tasks: String
+
+  @Option(help: ArgumentHelp("Demonstrations per document, or a comma-separated list (0,5,10); default: each task's num_fewshot.", valueName: "K[,K…]"))
+  var shots: String?
+
+  @Option(help: "Evaluate only the first N documents of each task (the result is marked partial).")
+  var limit: Int?
+
+  @Option(help: "Root of the evaluation data (gsm8k/, gpt3_arithmetic/, lambada/, ag_news/).")
+  var dataDir: String
+
+  @Option(help: "Where results.json, report.html, samples.jsonl and the cache go.")
+  var outputDir: String = "reports/fewshot"
+
+  @Option(help: "Seed of the shot draws and of stochastic decoding (recorded in the report).")
+  var seed: UInt64 = 0
+
+  @Option(help: "Where demonstrations come from: fewshot (the task's few-shot split) or test (the LTM paper's quirk: the evaluated split, the document included).")
+  var shotPool: String = "fewshot"
+
+  @Option(help: "LTM: independent posterior fits per GSM8K document, each decoded greedily (pass@K); default: the task's candidates (5).")
+  var fits: Int?
+
+  @Option(help: "Evaluate only shard i of n (0-based: documents i, i+n, …).")
+  var shard: String?
+
+  @Option(help: "Threads for OpenBLAS.")
+  var threads: Int = 1
+
+  @Option(help: "LTM: posterior-inference steps; default: the checkpoint's num_steps.")
+  var inferenceSteps: Int?
+
+  @Option(help: "LTM: fast-loop learning rate; default: the checkpoint's fast_lr.")
+  var fastLr: Double?
+
+  @Option(help: "MDLM: (t, mask) draws per NELBO in a loglikelihood (NELBO(ctx+cont) − NELBO(ctx)); default 1.")
+  var timeSamples: Int?
+
+  @Option(help: "MDLM: reverse steps of the prefix-conditioned ancestral sampler for generation tasks; default 128.")
+  var steps: Int?
+
+  @Option(help: "Tokenizer directory; default: the model's directory.")
+  var tokenizer: String?
+
+  @Option(help: "Directory of few-shot task YAML files; default: the repository's tasks/fewshot folder.")
+  var tasksDir: String?
+
+  @Flag(name: .customLong("no-cache"), help: "Discard the cache of an earlier run in the same output directory and compute everything again.")
+  var noCache = false
+
+  func run() throws {
+    let taskNames = tasks.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
+    let tasksDirectory = try tasksDir.map { URL(fileURLWithPath: $0) } ?? DefaultPaths.tasksDirectory().appendingPathComponent("fewshot")
+    let reporter = StderrProgress()
+    let outputs = try CLIErrors.oneLine { () -> FewShotRunner.Outputs in
+      let config = FewShotConfiguration(
+        modelPaths: models.map { URL(fileURLWithPath: $0) }, taskNames: taskNames,
+        shots: try shots.map(FewShotConfiguration.parseShots), limit: limit, dataDirectory: URL(fileURLWithPath: dataDir),
+        outputDirectory: URL(fileURLWithPath: outputDir), tasksDirectory: tasksDirectory,
+        tokenizerDirectory: tokenizer.map { URL(fileURLWithPath: $0) }, seed: seed,
+        shotPool: try FewShotConfiguration.parseShotPool(shotPool), shard: try shard.map { try ShardInfo(parsing: $0) },
+        threads: threads, useCache: !noCache,
+        adapter: FewShotAdapterOptions(
+          fits: fits, inferenceSteps: inferenceSteps, fastLearningRate: fastLr, timeSamples: timeSamples, samplerSteps: steps))
+      return try FewShotRunner(configuration: config, progress: reporter).run()
+    }
+    reporter.finish()
+    if let section = outputs.document.fewshot { print(section.textTable()) }
+    print("")
+    print("wrote \(outputs.resultsJSON.path)")
+    print("wrote \(outputs.reportHTML.path)")
+    print("wrote \(outputs.samples.path)")
+  }
+}
