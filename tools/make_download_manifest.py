@@ -149,6 +149,23 @@ a = "https://raw.githubusercontent.com/mhjabreel/CharCnn_Keras/555590db4219b1243
 f("ag_news/test.csv", "test", f"{a}/test.csv", 1857427, "521465c2428ed7f02f8d6db6ffdd4b5447c1c701962353eb2c40d548c3c85699", "d52ea96a97a2d943681189a97654912d")
 f("ag_news/classes.txt", "test", f"{a}/classes.txt", 31, "612dbfa932f07a6ed837295a7d5746ce7412e7bb4bc32ba919fdb3cda3a1b9b5")
 
+ds("gpt3_arithmetic", "GPT-3 paper arithmetic tasks (openai/gpt-3 data/*.jsonl; lm-eval's arithmetic_* read them as validation)",
+   "none stated: the openai/gpt-3 repository has no LICENSE file")
+r = "https://raw.githubusercontent.com/openai/gpt-3/d7a9bb505df6f630f9bab3b30c889e52f22eb9ea/data"
+for name, size, sha in [
+    ("two_digit_addition", 138624, "75a54b7a3db3b23369df74fe440c23025f3d3c51f664300bd3d56632b2617b3d"),
+    ("two_digit_subtraction", 140216, "da956066ff108c00b341d360567472784f5fd872d6465071b44a14291205bc03"),
+    ("three_digit_addition", 144612, "124865e30efd2abfbc1855dd34c218fc02d32d780ace970ab9b4ea3fa74c798b"),
+    ("three_digit_subtraction", 146150, "7fc6aaedcb0e2bd17c398dd4147c5585b1e608278a8e98b914e69656707d6a29"),
+    ("four_digit_addition", 150570, "459c6f75baa2e8d7cf50bdd07db6d0ca9133a6b137d95d09267db85b6e07f391"),
+    ("four_digit_subtraction", 152150, "0c47db40a10c052ef0cf732a9ef2edaa53d66377d43eb47a9c382d33a8af7102"),
+    ("five_digit_addition", 156476, "30ada42efe315b958c6e9649274005d3b720e50298e92c3a2d321f8996e58f54"),
+    ("five_digit_subtraction", 158119, "8b98ccfc943cbf9193bcf1984954aa0b1a4527016072d972a2b055cc1482ca3c"),
+    ("two_digit_multiplication", 142685, "5613d1d1cc3b2c03edc1990252247d34c10ec82944b2cdeb19e71b00f237f431"),
+    ("single_digit_three_ops", 139651, "08b34e3272a8ff1d4932d63f251519d14c485c38d582366e1e323d0b859c3925"),
+]:
+    f(f"gpt3_arithmetic/{name}.jsonl", "validation", f"{r}/{name}.jsonl", size, sha)
+
 ds("gpt2", "GPT-2 byte-level BPE: OpenAI's own encoder.json and vocab.bpe (the hashes tiktoken pins)", "MIT, OpenAI")
 e = "https://openaipublic.blob.core.windows.net/gpt-2/encodings/main"
 f("gpt2/encoder.json", "test", f"{e}/encoder.json", 1042301, "196139668be63f3b5d6574427317ae82f612a97c5d1cdaf36ed2256dbf636783")

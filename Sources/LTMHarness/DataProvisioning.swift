@@ -29,3 +29,25 @@ public enum DataProvisioning {
     return files
   }
 }
+
+extension DataProvisioning {
+  /// Few-shot: the manifest files behind every data file the tasks name, all splits (the evaluated one and the shot
+  /// pool), matched by path. A file the manifest does not know is an error naming it and its task.
+  public static func requiredFewShotFiles(
+    taskNames: [String], fewShotTasksDirectory: URL, manifestTasksDirectory: URL
+  ) throws -> [ManifestFile] {
+    let manifest = try DatasetManifest.load(file: DatasetManifest.location(tasksDirectory: manifestTasksDirectory))
+    let catalog = try FewShotCatalog.load(directory: fewShotTasksDirectory)
+    var files: [ManifestFile] = []
+    for name in taskNames {
+      let task = try catalog.task(named: name)
+      for path in task.splits.keys.sorted().flatMap({ task.splits[$0]! }) where !files.contains(where: { $0.path == path }) {
+        guard let file = manifest.files.first(where: { $0.path == path }) else {
+          throw HarnessError.invalidArgument("few-shot task \(task.name) reads \(path), which has no download source; pass --data-dir DIR with its files")
+        }
+        files.append(file)
+      }
+    }
+    return files
+  }
+}

@@ -140,6 +140,14 @@ struct FewShotScorer {
     }
   }
 
+  /// What a perplexity from these log-likelihoods is: "exact" for exact ones; "upper" if the model's scores were
+  /// bounds (none of the shipped estimators is: a NELBO difference and a conditional at a fitted z bound nothing);
+  /// otherwise "estimate".
+  static func perplexityKind(estimator: String?, bound: BoundKind) -> String {
+    if bound == .exact || estimator == "exact" { return "exact" }
+    return "estimate"
+  }
+
   /// The task's metrics, in the order it lists them; those this model cannot give are returned with the reason.
   func metrics(bound: BoundKind, seed: UInt64, bootstrapIterations: Int) -> ([FewShotMetric], [AbsentMetric]) {
     var out: [FewShotMetric] = []
@@ -179,7 +187,7 @@ struct FewShotScorer {
         out.append(FewShotMetric(
           name: "perplexity", value: ppl, stderr: se,
           stderrMethod: se == nil ? "none (fewer than 2 documents)" : "bootstrap (\(bootstrapIterations) resamples, seed \(seed))",
-          bound: bound.rawValue, higherIsBetter: false))
+          bound: Self.perplexityKind(estimator: estimator, bound: bound), higherIsBetter: false))
       default:
         absent.append(AbsentMetric(name: metric, reason: "not a \(task.outputType.rawValue) metric"))
       }

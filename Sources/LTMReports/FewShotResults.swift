@@ -124,7 +124,9 @@ public struct FewShotMetric: Codable, Sendable, Equatable {
   public var stderr: Double?
   /// "closed form (s/√n)", "bootstrap (1000 resamples, seed 0)", or why there is none.
   public var stderrMethod: String
-  /// "exact", or "upper" for a perplexity computed from log-likelihood bounds (the number is then a bound).
+  /// What a perplexity rests on: "exact" log-likelihoods; "upper" when every log-likelihood is a lower bound
+  /// (the perplexity is then an upper bound); "estimate" when they are estimates that bound nothing (LTM's
+  /// conditional at a z fitted on the context, MDLM's NELBO difference; the estimator is named beside the result).
   public var bound: String
   public var higherIsBetter: Bool
 
@@ -141,9 +143,9 @@ public struct FewShotMetric: Codable, Sendable, Equatable {
     case name, value, stderr, stderrMethod = "stderr_method", bound, higherIsBetter = "higher_is_better"
   }
 
-  /// "0.4000 ± 0.1633", "≤ 37.21 ± 2.1": never a bound without its sign.
+  /// "0.4000 ± 0.1633", "≤ 37.21 ± 2.1", "≈ 40.3 ± 2.5": never a bound or an estimate without its sign.
   public var label: String {
-    let sign = bound == "upper" ? "≤ " : ""
+    let sign = bound == "upper" ? "≤ " : bound == "estimate" ? "≈ " : ""
     let isRate = !name.hasPrefix("perplexity")
     let v = isRate ? String(format: "%.4f", value) : formatPPL(value)
     let e = stderr.map { isRate ? String(format: " ± %.4f", $0) : " ± " + formatPPL($0) } ?? ""

@@ -47,7 +47,7 @@ enum FewShotReportView {
     let details: [[String: Any]] = results.map { r -> [String: Any] in
       let settings: [String] = r.settings.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" } + (r.estimator.map { ["estimator=\($0)"] } ?? [])
       let metrics: [[String: String]] = r.metrics.map { m in
-        ["fsName": m.name, "fsLabel": m.label, "fsBound": m.bound == "upper" ? "upper bound" : "exact", "fsMethod": m.stderrMethod]
+        ["fsName": m.name, "fsLabel": m.label, "fsBound": m.bound == "upper" ? "upper bound" : m.bound == "estimate" ? "estimate (not a bound)" : "exact", "fsMethod": m.stderrMethod]
       }
       let absent: [[String: String]] = r.absentMetrics.map { ["fsName": $0.name, "fsReason": $0.reason] }
       return [
@@ -72,6 +72,7 @@ enum FewShotReportView {
       "fsShotPool": section.shotPool, "fsSamples": section.samplesFile,
       "fsLimit": section.limit.map { "the first \($0) documents of each task (--limit)" } ?? "every document",
       "fsHasBound": results.contains { $0.metrics.contains { $0.bound == "upper" } },
+      "fsHasEstimate": results.contains { $0.metrics.contains { $0.bound == "estimate" } },
     ]
   }
 
@@ -81,6 +82,7 @@ enum FewShotReportView {
 <h2>Few-shot results</h2>
 <p class="muted">Headline metric of each model on each task and shot count (the first metric the task lists), ± its standard error. Documents: {{fsLimit}}; demonstrations from the shot pool <code>{{fsShotPool}}</code>, drawn per document from (seed, task, document id). Every prompt and answer is in <code>{{fsSamples}}</code>.</p>
 {{#fsHasBound}}<p class="note info"><strong>≤</strong> marks a perplexity computed from log-likelihood bounds (a diffusion model's NELBO): an upper bound, never an exact value.</p>{{/fsHasBound}}
+{{#fsHasEstimate}}<p class="note info"><strong>≈</strong> marks a perplexity from log-likelihood estimates that bound nothing (an LTM scored at a z fitted on the context; an MDLM's NELBO(context + continuation) − NELBO(context)): comparable across runs of the same estimator, not with exact values.</p>{{/fsHasEstimate}}
 <table class="matrix">
 <thead><tr><th>model</th><th>task</th><th>metric</th>{{#fsColumns}}<th class="num">{{fsColShots}}-shot</th>{{/fsColumns}}</tr></thead>
 <tbody>

@@ -31,6 +31,36 @@ struct DownloadArguments: ParsableArguments {
     }
     return DownloadOptions(mirror: mirrorURL, offline: offline, allowUnverified: allowUnverified)
   }
+
+  /// What a scoring command does before it runs: resolves hub model names into the cache and, without
+  /// `--data-dir`, fetches the data files it will read (`dataFiles`), so that the cache serves as the data directory.
+  /// Offline, one error lists every missing model and data file together. Returns the model paths and the data
+  /// directory.
+  func provision(
+    models: [String], dataDir: String?, progress: StderrProgress, dataFiles: () throws -> [ManifestFile]
+  ) throws -> (models: [URL], dataDirectory: URL) {
+    let cache = cache()
+    let options = try options()
+    var missing: [String] = []
+    func collectingMissing<T>(_ body: () throws -> T) throws -> T? {
+      do { return try body() } catch DownloadError.offlineMissing(_, let paths) {
+        missing += paths
+        return nil
+      }
+    }
+    let modelPaths = try models.compactMap { model in
+      try collectingMissing { try HubClient(cache: cache, options: options).resolveModel(model) { progress.report($0) } }
+    }
+    var dataDirectory = cache.root
+    if let dataDir {
+      dataDirectory = URL(fileURLWithPath: dataDir)
+    } else {
+      let files = try dataFiles()
+      _ = try collectingMissing { try DatasetDownloader(cache: cache, options: options).ensure(files) { progress.report($0) } }
+    }
+    if !missing.isEmpty { throw DownloadError.offlineMissing(cache: cache.root.path, missing: missing) }
+    return (modelPaths, dataDirectory)
+  }
 }
 
 /// `ltm-bench download`: fill the verified cache with datasets from the manifest (and hub models).

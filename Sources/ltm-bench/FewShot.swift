@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import LTMDownload
 import LTMHarness
 import LTMReports
 
@@ -30,8 +31,8 @@ struct FewShot: ParsableCommand {
   @Option(help: "Evaluate only the first N documents of each task (the result is marked partial).")
   var limit: Int?
 
-  @Option(help: "Root of the evaluation data (gsm8k/, gpt3_arithmetic/, lambada/, ag_news/).")
-  var dataDir: String
+  @Option(help: "Root of the evaluation data (gsm8k/, gpt3_arithmetic/, lambada/, ag_news/); default: the download cache, filled on first use.")
+  var dataDir: String?
 
   @Option(help: "Where results.json, report.html, samples.jsonl and the cache go.")
   var outputDir: String = "reports/fewshot"
@@ -72,14 +73,22 @@ struct FewShot: ParsableCommand {
   @Flag(name: .customLong("no-cache"), help: "Discard the cache of an earlier run in the same output directory and compute everything again.")
   var noCache = false
 
+  @OptionGroup(title: "Cache and network") var download: DownloadArguments
+
   func run() throws {
     let taskNames = tasks.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
     let tasksDirectory = try tasksDir.map { URL(fileURLWithPath: $0) } ?? DefaultPaths.tasksDirectory().appendingPathComponent("fewshot")
     let reporter = StderrProgress()
-    let outputs = try CLIErrors.oneLine { () -> FewShotRunner.Outputs in
+    let outputs = try CLIErrors.oneLine { try reporter.clearingOnError { () -> FewShotRunner.Outputs in
+      // As zero-shot: hub names and missing data are fetched (or, --offline, checked) first; offline, one error
+      // lists everything missing.
+      let (modelPaths, dataDirectory) = try download.provision(models: models, dataDir: dataDir, progress: reporter) {
+        try DataProvisioning.requiredFewShotFiles(
+          taskNames: taskNames, fewShotTasksDirectory: tasksDirectory, manifestTasksDirectory: DefaultPaths.tasksDirectory())
+      }
       let config = FewShotConfiguration(
-        modelPaths: models.map { URL(fileURLWithPath: $0) }, taskNames: taskNames,
-        shots: try shots.map(FewShotConfiguration.parseShots), limit: limit, dataDirectory: URL(fileURLWithPath: dataDir),
+        modelPaths: modelPaths, taskNames: taskNames,
+        shots: try shots.map(FewShotConfiguration.parseShots), limit: limit, dataDirectory: dataDirectory,
         outputDirectory: URL(fileURLWithPath: outputDir), tasksDirectory: tasksDirectory,
         tokenizerDirectory: tokenizer.map { URL(fileURLWithPath: $0) }, seed: seed,
         shotPool: try FewShotConfiguration.parseShotPool(shotPool), shard: try shard.map { try ShardInfo(parsing: $0) },
@@ -87,7 +96,7 @@ struct FewShot: ParsableCommand {
         adapter: FewShotAdapterOptions(
           fits: fits, inferenceSteps: inferenceSteps, fastLearningRate: fastLr, timeSamples: timeSamples, samplerSteps: steps))
       return try FewShotRunner(configuration: config, progress: reporter).run()
-    }
+    } }
     reporter.finish()
     if let section = outputs.document.fewshot { print(section.textTable()) }
     print("")

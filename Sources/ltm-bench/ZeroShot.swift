@@ -111,27 +111,10 @@ struct ZeroShot: ParsableCommand {
     let outputs = try CLIErrors.oneLine { try reporter.clearingOnError { () -> ZeroShotRunner.Outputs in
       // Hub names and missing data are fetched (or, --offline, checked) before anything else runs; offline,
       // one error lists everything missing, models and data together.
-      let cache = download.cache()
-      let options = try download.options()
-      var missing: [String] = []
-      func collectingMissing<T>(_ body: () throws -> T) throws -> T? {
-        do { return try body() } catch DownloadError.offlineMissing(_, let paths) {
-          missing += paths
-          return nil
-        }
-      }
-      let modelPaths = try models.compactMap { model in
-        try collectingMissing { try HubClient(cache: cache, options: options).resolveModel(model) { reporter.report($0) } }
-      }
-      var dataDirectory = cache.root
-      if let dataDir {
-        dataDirectory = URL(fileURLWithPath: dataDir)
-      } else {
-        let files = try DataProvisioning.requiredFiles(
+      let (modelPaths, dataDirectory) = try download.provision(models: models, dataDir: dataDir, progress: reporter) {
+        try DataProvisioning.requiredFiles(
           taskNames: taskNames, split: split, protocolName: protocolName, tasksDirectory: tasksDirectory)
-        _ = try collectingMissing { try DatasetDownloader(cache: cache, options: options).ensure(files) { reporter.report($0) } }
       }
-      if !missing.isEmpty { throw DownloadError.offlineMissing(cache: cache.root.path, missing: missing) }
       let config = ZeroShotConfiguration(
         modelPaths: modelPaths, taskNames: taskNames,
         dataDirectory: dataDirectory, split: split, protocolName: protocolName,

@@ -119,4 +119,34 @@ final class CommandLineDownloadTests: XCTestCase {
     XCTAssertEqual(cachedFiles(URL(fileURLWithPath: cache)).filter { !$0.hasPrefix("models/") }, ["wikitext/wiki.test.raw"])
     XCTAssertEqual(server.requests.map(\.path), ["/wikitext/wiki.test.raw"])
   }
+
+  /// `fewshot` without --data-dir fetches every file its tasks read (evaluated split and shot pool) into the cache,
+  /// verified, then runs on it; offline with an empty cache it names what is missing.
+  func testFewShotDownloadsTaskFilesOnFirstUse() throws {
+    let hub = try FakeHub()
+    let server = try mirror()
+    defer {
+      hub.server.stop()
+      server.stop()
+    }
+    let cache = try temporaryDirectory(self).path
+    let r = try run(
+      ["fewshot", "--model", "gpt2", "--tasks", "arithmetic_2da,gsm8k", "--shots", "1", "--limit", "1",
+       "--cache-dir", cache, "--mirror", server.baseURL.absoluteString, "--output-dir", try temporaryDirectory(self).path],
+      environment: hub.environment)
+    XCTAssertEqual(r.status, 0, r.stderr)
+    XCTAssertEqual(
+      cachedFiles(URL(fileURLWithPath: cache)).filter { !$0.hasPrefix("models/") },
+      ["gpt3_arithmetic/two_digit_addition.jsonl", "gsm8k/test.jsonl", "gsm8k/train.jsonl"])
+
+    let empty = try temporaryDirectory(self).path
+    let missing = try run(
+      ["fewshot", "--model", "gpt2", "--tasks", "lambada_openai", "--cache-dir", empty, "--offline",
+       "--output-dir", try temporaryDirectory(self).path],
+      environment: hub.environment)
+    XCTAssertEqual(missing.status, 1)
+    XCTAssertEqual(missing.errorLines.count, 1, missing.stderr)
+    let line = String(missing.errorLines.first ?? "")
+    XCTAssertTrue(line.contains("lambada/lambada_test.jsonl (https://openaipublic.blob.core.windows.net/"), line)
+  }
 }

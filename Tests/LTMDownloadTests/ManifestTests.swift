@@ -8,7 +8,7 @@ final class ManifestTests: XCTestCase {
   /// checked with coreutils: the hashes the downloader trusts are the verified ones.
   func testCommittedManifestMatchesSharedData() throws {
     let manifest = try committedManifest()
-    XCTAssertEqual(manifest.names, ["ag_news", "gpt2", "gsm8k", "lambada", "lm1b", "ptb", "wikitext103", "wikitext2"])
+    XCTAssertEqual(manifest.names, ["ag_news", "gpt2", "gpt3_arithmetic", "gsm8k", "lambada", "lm1b", "ptb", "wikitext103", "wikitext2"])
     var checked = 0
     for file in manifest.files {
       let local = SharedData.data.appendingPathComponent(file.path)
@@ -25,8 +25,9 @@ final class ManifestTests: XCTestCase {
         checked += 1
       }
     }
-    // ptb 2, wiki.test.raw in 2 datasets, lm1b 4 × (sha256 + md5), lambada 1, gsm8k 2, ag_news 2 + 1 md5, gpt2 2.
-    XCTAssertEqual(checked, 20)
+    // ptb 2, wiki.test.raw in 2 datasets, lm1b 4 × (sha256 + md5), lambada 1, gsm8k 2, ag_news 2 + 1 md5, gpt2 2,
+    // gpt3_arithmetic 10.
+    XCTAssertEqual(checked, 30)
   }
 
   func testEveryFileIsCoveredByAChecksumOnTheCanonicalRoute() throws {

@@ -217,16 +217,16 @@ final class FewShotRunnerTests: XCTestCase {
     }
   }
 
-  /// A model whose log-likelihoods are bounds and that has no greedy decoder: perplexity is labelled a bound and
-  /// greedy accuracy is absent with its reason.
+  /// A model whose log-likelihoods are NELBO-based estimates and that has no greedy decoder: perplexity is labelled
+  /// an estimate (≈, not a bound: a difference of bounds bounds nothing) and greedy accuracy is absent with its reason.
   func testBoundModelsLabelPerplexityAndDropGreedyAccuracy() throws {
     let out = tempDir()
     let fake = FakeFewShotModel(family: "mdlm", bound: .upper)
     let outputs = try runner(try config(out, tasks: ["lambada_openai"], shots: [0], limit: 3), [fake]).run()
     let r = try XCTUnwrap(outputs.document.fewshot?.results.first)
     XCTAssertEqual(r.metrics.map(\.name), ["perplexity"])
-    XCTAssertEqual(r.metrics[0].bound, "upper")
-    XCTAssertTrue(r.metrics[0].label.hasPrefix("≤ "))
+    XCTAssertEqual(r.metrics[0].bound, "estimate")
+    XCTAssertTrue(r.metrics[0].label.hasPrefix("≈ "))
     XCTAssertEqual(r.absentMetrics.map(\.name), ["acc"])
     XCTAssertTrue(r.absentMetrics[0].reason.contains("no greedy decoder"))
     XCTAssertEqual(r.estimator, "fake-bound")
