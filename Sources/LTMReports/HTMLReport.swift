@@ -69,25 +69,8 @@ private struct ReportView {
 
   func summaryRows() -> [[String: String]] {
     let run = doc.run
-    if let fewshot = doc.fewshot {
-      return [
-        ["key": "command", "value": "fewshot"],
-        ["key": "documents", "value": fewshot.limit.map { "first \($0) per task (--limit)" } ?? "every document"],
-        ["key": "shot pool", "value": fewshot.shotPool],
-        ["key": "seed", "value": String(run.seed)],
-        ["key": "threads", "value": String(run.threads)],
-        ["key": "wall time", "value": String(format: "%.1f s", run.wallSeconds)],
-        ["key": "started", "value": run.startedAt],
-        ["key": "host", "value": run.host],
-        ["key": "versions", "value": (["\(doc.tool.name) \(doc.tool.version)"] + [run.os, run.blas].compactMap { $0 }).joined(separator: "; ")],
-        ["key": "data dir", "value": run.dataDirectory],
-        ["key": "documents from the cache", "value": String(fewshot.results.reduce(0) { $0 + $1.resumedDocuments })],
-      ] + (run.shard.map { [["key": "shard", "value": "\($0.index)/\($0.count) (0-based)"]] } ?? [])
-    }
-    var rows: [[String: String]] = [
-      ["key": "protocol", "value": run.protocolName],
-      ["key": "split", "value": run.split ?? "each task's default"],
-      ["key": "blocks", "value": run.limitBlocks.map { "first \($0) per task (--limit-blocks)" } ?? "whole split"],
+    // Rows every run has, between the command-specific head and tail.
+    let common: [[String: String]] = [
       ["key": "seed", "value": String(run.seed)],
       ["key": "threads", "value": String(run.threads)],
       ["key": "wall time", "value": String(format: "%.1f s", run.wallSeconds)],
@@ -95,10 +78,23 @@ private struct ReportView {
       ["key": "host", "value": run.host],
       ["key": "versions", "value": (["\(doc.tool.name) \(doc.tool.version)"] + [run.os, run.blas].compactMap { $0 }).joined(separator: "; ")],
       ["key": "data dir", "value": run.dataDirectory],
-      ["key": "blocks from the cache", "value": String(run.resumedBlocks)],
     ]
+    var rows: [[String: String]]
+    if let fewshot = doc.fewshot {
+      rows = [
+        ["key": "command", "value": "fewshot"],
+        ["key": "documents", "value": fewshot.limit.map { "first \($0) per task (--limit)" } ?? "every document"],
+        ["key": "shot pool", "value": fewshot.shotPool],
+      ] + common + [["key": "documents from the cache", "value": String(fewshot.results.reduce(0) { $0 + $1.resumedDocuments })]]
+    } else {
+      rows = [
+        ["key": "protocol", "value": run.protocolName],
+        ["key": "split", "value": run.split ?? "each task's default"],
+        ["key": "blocks", "value": run.limitBlocks.map { "first \($0) per task (--limit-blocks)" } ?? "whole split"],
+      ] + common + [["key": "blocks from the cache", "value": String(run.resumedBlocks)]]
+    }
     if let shard = run.shard { rows.append(["key": "shard", "value": "\(shard.index)/\(shard.count) (0-based)"]) }
-    if let merged = run.mergedShards { rows.append(["key": "merged from", "value": "\(merged) shards"]) }
+    if doc.fewshot == nil, let merged = run.mergedShards { rows.append(["key": "merged from", "value": "\(merged) shards"]) }
     return rows
   }
 
