@@ -42,6 +42,7 @@ enum FewShotReportView {
       chart.xUnit = "shots"
       chart.formatValue = { isRate ? String(format: "%.4f", $0) : formatPPL($0) }
       chart.logAbove = isRate ? .infinity : 3
+      if isRate { chart.yRange = 0...1 }
       return ["fsPlotTask": t, "fsPlotMetric": metric, "chart": chart.context()]
     }
     let details: [[String: Any]] = results.map { r -> [String: Any] in

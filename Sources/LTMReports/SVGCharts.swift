@@ -152,6 +152,8 @@ struct StepsChart {
   var formatValue: (Double) -> String = { "≤ " + formatPPL($0) }
   /// The y axis turns logarithmic when the values span more than this factor (never for accuracies).
   var logAbove = 3.0
+  /// A fixed linear y range (rates: 0…1), instead of one fitted around the values.
+  var yRange: ClosedRange<Double>?
   let width = 960.0
   let height = 320.0
   let left = 72.0
@@ -166,7 +168,8 @@ struct StepsChart {
     let logX = (xs.min() ?? 0) > 0 && (xs.max() ?? 1) / (xs.min() ?? 1) >= 4
     let xLo = xs.min() ?? 0, xHi = xs.max() ?? 1
     let x = Axis(lower: xLo, upper: xHi == xLo ? xLo + 1 : xHi, logarithmic: logX, pixelStart: left + 10, pixelEnd: width - right - 10)
-    let y = Axis.fitting(values, pixelStart: height - bottom, pixelEnd: top, logAbove: logAbove)
+    let y = yRange.map { Axis(lower: $0.lowerBound, upper: $0.upperBound, logarithmic: false, pixelStart: height - bottom, pixelEnd: top) }
+      ?? Axis.fitting(values, pixelStart: height - bottom, pixelEnd: top, logAbove: logAbove)
     func points(_ p: [(steps: Int, value: Double)]) -> [[String: String]] {
       p.map { ["cx": fmt(x.position(Double($0.steps))), "cy": fmt(y.position($0.value)), "title": "\($0.steps) \(xUnit): \(formatValue($0.value))"] }
     }
