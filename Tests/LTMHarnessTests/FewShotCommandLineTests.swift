@@ -23,7 +23,7 @@ final class FewShotCommandLineTests: XCTestCase {
       (["--model", model, "--tasks", "gsm8k", "--shot-pool", "train", "--data-dir", data], "--shot-pool must be fewshot or test"),
       (["--model", model, "--tasks", "gsm8k", "--limit", "0", "--data-dir", data], "--limit must be at least 1"),
       (["--model", model, "--tasks", "gsm8k", "--shard", "2/2", "--data-dir", data], "--shard 2/2"),
-      (["--model", "/nonexistent", "--tasks", "gsm8k", "--data-dir", data], "--model /nonexistent does not exist"),
+      (["--model", "/nonexistent", "--tasks", "gsm8k", "--data-dir", data], "--model /nonexistent: no such file or directory"),
       (["--model", model, "--tasks", "gsm8k", "--data-dir", "/nonexistent"], "is not a directory"),
     ]
     for c in cases {
