@@ -15,7 +15,7 @@ final class BlockCache {
     var task: String
     var split: String
     var protocolName: String
-    /// `ScorerSettings.canonical` plus the run's seed (stochastic scorers draw from it).
+    /// `ScorerSettings.canonical`, plus the run's seed for stochastic scorers (LTM, MDLM draw from it; GPT-2 does not).
     var settings: String
     var block: Int
     /// SHA-256 of the block's tokens (little-endian int32): the tokenizer is not part of the checkpoint digests.

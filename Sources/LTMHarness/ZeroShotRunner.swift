@@ -172,7 +172,9 @@ public final class ZeroShotRunner {
       throw HarnessError.invalidArgument(
         "shard \(shard.index)/\(shard.count) has no blocks of \(task.info.name) (\(blocks.count) blocks): use at most \(blocks.count) shards")
     }
-    let settings = variant.settings.canonical + ";seed=\(configuration.seed)"
+    // The seed changes only what a stochastic scorer draws (LTM's ε, MDLM's t and masks); an exact scorer's blocks
+    // are reused under any --seed.
+    let settings = variant.settings.canonical + (model.info.bound == BoundKind.exact.rawValue ? "" : ";seed=\(configuration.seed)")
     func key(_ i: Int) -> BlockCache.Key {
       BlockCache.Key(
         model: model.cacheKey, task: task.info.name, split: task.info.split, protocolName: blockProtocol.name,

@@ -57,6 +57,9 @@ final class ZeroShotEndToEndTests: XCTestCase {
     XCTAssertEqual(a, b)
     let again = try ZeroShotRunner(configuration: configuration(protocolName: "ltm", limit: 3, output: output)).run()
     XCTAssertEqual(again.document.run.resumedBlocks, 3, "nothing left to score")
+    var reseeded = try configuration(protocolName: "ltm", limit: 3, output: output)
+    reseeded.seed = 7
+    XCTAssertEqual(try ZeroShotRunner(configuration: reseeded).run().document.run.resumedBlocks, 3, "GPT-2 draws nothing from the seed")
     let otherProtocol = try ZeroShotRunner(configuration: configuration(protocolName: "mdlm", limit: 1, output: output)).run()
     XCTAssertEqual(otherProtocol.document.run.resumedBlocks, 0, "the mdlm layout must not reuse ltm blocks")
     XCTAssertEqual(again.document.results[0].scorerSettings, [:], "GPT-2 has no scorer settings")
