@@ -64,6 +64,7 @@ public enum MauveGenerationReport {
 body { font: 14px/1.45 system-ui, sans-serif; margin: 1.5rem auto 3rem; max-width: 1120px; color: #1d2433; padding: 0 1.25rem; }
 h2 { font-size: 1.2rem; margin: 2rem 0 .6rem; border-bottom: 2px solid #d8dde6; }
 table { border-collapse: collapse; width: 100%; }
+.scroll { overflow-x: auto; }
 th, td { text-align: left; padding: .3rem .5rem; border-bottom: 1px solid #e6e9ef; vertical-align: top; }
 td.num, th.num { text-align: right; font-variant-numeric: tabular-nums; white-space: nowrap; }
 .muted { color: #5b6474; } blockquote { margin: .3rem 0 .8rem; padding-left: .8rem; border-left: 3px solid #d8dde6; }
@@ -71,7 +72,7 @@ td.num, th.num { text-align: right; font-variant-numeric: tabular-nums; white-sp
 <h1>{{title}}</h1>
 <p class="muted">{{protocol}}. Featurizer {{featurizer}}; scorer {{scorer}}; k-means seeds {{seeds}}.</p>
 <h2>MAUVE</h2>
-<table><thead><tr><th>model</th><th>family</th><th class="num">samples</th><th class="num">MAUVE</th><th class="num">MAUVE*</th>
+<div class="scroll"><table><thead><tr><th>model</th><th>family</th><th class="num">samples</th><th class="num">MAUVE</th><th class="num">MAUVE*</th>
 <th class="num">frontier integral</th><th class="num">gen PPL (token / sample mean)</th><th class="num">entropy</th>
 <th class="num">distinct-1</th><th class="num">distinct-2</th><th class="num">distinct-3</th><th class="num">repetition</th></tr></thead><tbody>
 {{#rows}}<tr><td>{{label}}</td><td>{{family}}</td><td class="num">{{samples}}</td><td class="num">{{mauve}}</td><td class="num">{{mauveStar}}</td>
@@ -79,7 +80,7 @@ td.num, th.num { text-align: right; font-variant-numeric: tabular-nums; white-sp
 <td class="num">{{d3}}</td><td class="num">{{rep}}</td></tr>
 {{/rows}}<tr class="muted"><td>reference continuations</td><td></td><td></td><td></td><td></td><td></td><td></td><td class="num">{{refEntropy}}</td>
 <td class="num">{{refD1}}</td><td class="num">{{refD2}}</td><td class="num">{{refD3}}</td><td class="num">{{refRep}}</td></tr>
-</tbody></table>
+</tbody></table></div>
 <h2>Divergence curves</h2>
 <svg xmlns="http://www.w3.org/2000/svg" width="{{svgSize}}" height="{{svgSize}}" viewBox="0 0 {{svgSize}} {{svgSize}}" role="img">
 <rect x="{{pad}}" y="{{pad}}" width="320" height="320" fill="none" stroke="#d8dde6"/>
