@@ -135,20 +135,7 @@ struct MauveCommand: ParsableCommand {
       return
     }
     let outputs = try CLIErrors.oneLine { () -> MauveRunner.Outputs in
-      var settings = MauveSettings()
-      if numBuckets.lowercased() != "auto" {
-        guard let k = Int(numBuckets), k >= 1 else {
-          throw HarnessError.invalidArgument("--num-buckets must be a positive integer or auto, not '\(numBuckets)'")
-        }
-        settings.numBuckets = k
-      }
-      settings.seed = seed
-      settings.explainedVariance = explainedVariance
-      settings.kmeansRestarts = kmeansRestarts
-      settings.kmeansIterations = kmeansIterations
-      settings.stopAtFixedPoint = !allIterations
-      settings.scalingFactor = scalingFactor
-      settings.curvePoints = curvePoints
+      let settings = try mauveSettings()
       guard let pFeatures, let qFeatures else {
         throw HarnessError.invalidArgument("give --p-features and --q-features, or --model, --prompts and --featurizer")
       }
@@ -190,30 +177,29 @@ struct MauveCommand: ParsableCommand {
       guard let method = SamplingSettings.Method(rawValue: sampling) else {
         throw HarnessError.invalidArgument("--sampling must be multinomial or greedy, not '\(sampling)'")
       }
-      // Hub names (gpt2-large as the featurizer, …) and a task's missing data come from the download cache.
+      // Hub names (gpt2-large as the featurizer, …) and a task's missing data come from the download cache, as in
+      // zero-shot; offline, one error lists everything missing.
       let reporter = StderrProgress()
       defer { reporter.finish() }
-      let cache = download.cache()
-      let hub = HubClient(cache: cache, options: try download.options())
-      func local(_ model: String) throws -> String { try hub.resolveModel(model) { reporter.report($0) }.path }
-      var config = MauveGenerationConfiguration(models: try models.map(local), prompts: prompts, featurizer: try local(featurizer))
-      config.textField = textField
-      config.dataDirectory = dataDir.map { URL(fileURLWithPath: $0) }
-      config.split = split
-      if !prompts.hasSuffix(".jsonl") {
-        let tasksDirectory = try tasksDir.map { URL(fileURLWithPath: $0) } ?? DefaultPaths.tasksDirectory()
-        config.tasksDirectory = tasksDirectory
-        if dataDir == nil {
-          let files = try DataProvisioning.requiredFiles(taskNames: [prompts], split: split, protocolName: nil, tasksDirectory: tasksDirectory)
-          try DatasetDownloader(cache: cache, options: try download.options()).ensure(files) { reporter.report($0) }
-          config.dataDirectory = cache.root
-        }
+      let promptsAreTask = !prompts.hasSuffix(".jsonl")
+      let tasksDirectory = try tasksDir.map { URL(fileURLWithPath: $0) } ?? DefaultPaths.tasksDirectory()
+      let named = models + [featurizer] + (scorer.map { [$0] } ?? [])
+      let (paths, dataDirectory) = try download.provision(models: named, dataDir: dataDir, progress: reporter) {
+        promptsAreTask
+          ? try DataProvisioning.requiredFiles(taskNames: [prompts], split: split, protocolName: nil, tasksDirectory: tasksDirectory)
+          : []
       }
+      var config = MauveGenerationConfiguration(
+        models: paths[..<models.count].map(\.path), prompts: prompts, featurizer: paths[models.count].path)
+      config.scorer = scorer == nil ? nil : paths[models.count + 1].path
+      config.textField = textField
+      config.dataDirectory = dataDirectory
+      config.split = split
+      if promptsAreTask { config.tasksDirectory = tasksDirectory }
       config.prefixTokens = prefixTokens
       config.newTokens = newTokens
       config.samplesPerPrompt = samplesPerPrompt
       config.numPrompts = numPrompts
-      config.scorer = try scorer.map(local)
       config.sampling = SamplingSettings(method: method, temperature: temperature, topK: topK, topP: topP)
       config.seed = generationSeed
       config.ltmSteps = inferenceSteps
