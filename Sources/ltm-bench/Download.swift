@@ -58,6 +58,9 @@ struct DownloadArguments: ParsableArguments {
       let files = try dataFiles()
       _ = try collectingMissing { try DatasetDownloader(cache: cache, options: options).ensure(files) { progress.report($0) } }
     }
+    // A name given twice (mauve's --model gpt2 --featurizer gpt2) is missing once.
+    var seen = Set<String>()
+    missing = missing.filter { seen.insert($0).inserted }
     if !missing.isEmpty { throw DownloadError.offlineMissing(cache: cache.root.path, missing: missing) }
     return (modelPaths, dataDirectory)
   }
