@@ -5,28 +5,11 @@ import XCTest
 
 /// Runs the built `ltm-bench` binary: bad input → exit 1 and exactly one `error:` line on stderr.
 final class CommandLineTests: XCTestCase {
-  private var binary: URL {
-    // The test bundle sits beside the products: <build>/ltm-benchPackageTests.xctest
-    var dir = Bundle(for: Self.self).bundleURL
-    while !FileManager.default.fileExists(atPath: dir.appendingPathComponent("ltm-bench").path) && dir.path != "/" {
-      dir = dir.deletingLastPathComponent()
-    }
-    return dir.appendingPathComponent("ltm-bench")
-  }
+  private var binary: URL { CommandLineRunner.binary(besideBundleOf: Self.self) }
 
   private func run(_ args: [String]) throws -> (status: Int32, stdout: String, stderr: String) {
-    let p = Process()
-    p.executableURL = binary
-    p.arguments = args
-    p.currentDirectoryURL = SharedData.packageRoot
-    let out = Pipe(), err = Pipe()
-    p.standardOutput = out
-    p.standardError = err
-    try p.run()
-    let o = out.fileHandleForReading.readDataToEndOfFile()
-    let e = err.fileHandleForReading.readDataToEndOfFile()
-    p.waitUntilExit()
-    return (p.terminationStatus, String(decoding: o, as: UTF8.self), String(decoding: e, as: UTF8.self))
+    let r = try CommandLineRunner.run(args, besideBundleOf: Self.self)
+    return (r.status, r.stdout, r.stderr)
   }
 
   private func tempDir() -> String {
