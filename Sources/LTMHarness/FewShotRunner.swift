@@ -93,6 +93,11 @@ public final class FewShotRunner {
     {
       throw HarnessError.invalidArgument("--fits, --inference-steps and --fast-lr apply to LTM checkpoints, and no --model is one")
     }
+    if config.adapter.timeSamples != nil || config.adapter.samplerSteps != nil,
+      !models.contains(where: { $0.model.descriptor.family == "mdlm" })
+    {
+      throw HarnessError.invalidArgument("--time-samples and --steps apply to MDLM checkpoints, and no --model is one")
+    }
 
     var results: [FewShotResult] = []
     var samples: [FewShotSample] = []
