@@ -65,18 +65,4 @@ enum FewShotChecks {
     guard settings.maxNewTokens >= 1 else { throw ModelError.badInput("max_new_tokens must be at least 1, got \(settings.maxNewTokens)") }
     guard settings.candidates >= 1 else { throw ModelError.badInput("candidates must be at least 1, got \(settings.candidates)") }
   }
-
-  /// The lowest index of the largest value (torch.argmax's tie rule).
-  static func argmax(_ row: UnsafePointer<Float>, count: Int) -> Int {
-    var best = 0
-    for i in 1..<count where row[i] > row[best] { best = i }
-    return best
-  }
-
-  /// log p(target) and whether target is the argmax, from one row of logits: logits[t] − logsumexp (sum in Double).
-  static func score(row: UnsafePointer<Float>, count: Int, target: Int) -> (logprob: Double, isArgmax: Bool) {
-    let m = VectorMath.max(row, count: count)
-    let lse = Double(m) + Foundation.log(VectorMath.sumExpShifted(row, shift: m, count: count))
-    return (Double(row[target]) - lse, argmax(row, count: count) == target)
-  }
 }

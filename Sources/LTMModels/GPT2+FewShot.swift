@@ -29,7 +29,7 @@ final class GPT2FewShot: FewShotLanguageModel {
     for (r, request) in requests.enumerated() {
       for (i, t) in request.continuation.enumerated() { rows.append((r * width + request.context.count - 1 + i, t)) }
     }
-    let scores = TiedRowScorer.score(
+    let scores = TiedOutputHead.scoreRows(
       hidden: h.pointer, rows: rows, width: model.config.nEmbd, embedding: model.tokenEmbedding.pointer,
       vocabSize: model.config.vocabSize)
     var out: [ContinuationScore] = []
@@ -75,30 +75,5 @@ final class GPT2FewShot: FewShotLanguageModel {
     return try sampler.decode(
       rows: 1, vocab: model.config.vocabSize, newTokens: newTokens, stopTokens: stopTokens,
       firstLogits: model.extend(cache, tokens: [prompt])) { try model.extend(cache, tokens: $0) }[0]
-  }
-}
-
-/// log p(target) and argmax check for selected hidden rows through a tied head (GPT-2 and LTM), `rowsPerChunk`
-/// rows of logits at a time so a long continuation never materialises [n, vocab] at once.
-enum TiedRowScorer {
-  static let rowsPerChunk = 128
-
-  static func score(
-    hidden: UnsafePointer<Float>, rows: [(hidden: Int, target: Int32)], width d: Int, embedding: UnsafePointer<Float>,
-    vocabSize v: Int
-  ) -> [(logprob: Double, isArgmax: Bool)] {
-    guard !rows.isEmpty else { return [] }
-    var out = [(logprob: Double, isArgmax: Bool)](repeating: (0, false), count: rows.count)
-    let chunk = Swift.min(rowsPerChunk, rows.count)
-    let gathered = FloatBuffer(count: chunk * d), logits = FloatBuffer(count: chunk * v)
-    for r0 in stride(from: 0, to: rows.count, by: chunk) {
-      let n = Swift.min(chunk, rows.count - r0)
-      for j in 0..<n { (gathered.pointer + j * d).update(from: hidden + rows[r0 + j].hidden * d, count: d) }
-      BLAS.gemm(transB: true, m: n, n: v, k: d, a: gathered.pointer, lda: d, b: embedding, ldb: d, c: logits.pointer, ldc: v)
-      for j in 0..<n {
-        out[r0 + j] = FewShotChecks.score(row: logits.pointer + j * v, count: v, target: Int(rows[r0 + j].target))
-      }
-    }
-    return out
   }
 }

@@ -94,7 +94,7 @@ final class LTMFewShot: FewShotLanguageModel {
     model.prepare(ws)
     z.withUnsafeBufferPointer { model.forward(ws, z: $0.baseAddress!, dz: nil) }
     let rows = continuation.enumerated().map { (hidden: context.count - 1 + $0, target: $1) }
-    let scores = TiedRowScorer.score(
+    let scores = TiedOutputHead.scoreRows(
       hidden: ws.normed.pointer, rows: rows, width: model.args.dim, embedding: model.embedding.pointer,
       vocabSize: model.args.vocabSize)
     return (scores.reduce(0) { $0 + $1.logprob }, scores.allSatisfy(\.isArgmax))
@@ -139,7 +139,7 @@ final class LTMFewShot: FewShotLanguageModel {
         let inputs = Array(sequence.suffix(limit))
         let logits = try model.logits(inputs: inputs, z: z)
         let next = logits.withUnsafeBufferPointer {
-          Int32(FewShotChecks.argmax($0.baseAddress! + (inputs.count - 1) * v, count: v))
+          Int32(TiedOutputHead.argmax($0.baseAddress! + (inputs.count - 1) * v, count: v))
         }
         out.append(next)
         sequence.append(next)

@@ -428,8 +428,7 @@ public final class MDLMModel: BlockScoringModel {
             // The mask id is the last column: log-softmax over the first v − 1 biased logits is the SUBS
             // normalisation (mask logit −∞).
             for c in 0..<Int(mask) { row[c] += headBias.pointer[c] }
-            let m = VectorMath.max(row, count: Int(mask))
-            let lse = Double(m) + log(VectorMath.sumExpShifted(row, shift: m, count: Int(mask)))
+            let lse = TiedOutputHead.logSumExp(row: row, count: Int(mask))
             outp![r0 + j] = Float(Double(row[targets[r0 + j]]) - lse)
           }
         }

@@ -198,8 +198,7 @@ extension MDLMModel {
           for j in range {
             let row = logits.pointer + j * v
             for c in 0..<real { row[c] += headBias.pointer[c] }
-            let m = VectorMath.max(row, count: real)
-            let lse = Double(m) + log(VectorMath.sumExpShifted(row, shift: m, count: real))
+            let lse = TiedOutputHead.logSumExp(row: row, count: real)
             op[r0 + j] = choose(rows[r0 + j].sample, rows[r0 + j].position, row, lse)
           }
         }

@@ -40,8 +40,43 @@ public enum TiedOutputHead {
   /// logsumexp(row) − row[target], with the sum in Double.
   @inlinable
   public static func crossEntropy(row: UnsafePointer<Float>, count: Int, target: Int) -> Float {
+    Float(logSumExp(row: row, count: count) - Double(row[target]))
+  }
+
+  /// log Σ exp(row), shifted by the row's maximum, the sum in Double.
+  @inlinable
+  public static func logSumExp(row: UnsafePointer<Float>, count: Int) -> Double {
     let m = VectorMath.max(row, count: count)
-    let sum = VectorMath.sumExpShifted(row, shift: m, count: count)
-    return Float(Double(m) + Foundation.log(sum) - Double(row[target]))
+    return Double(m) + Foundation.log(VectorMath.sumExpShifted(row, shift: m, count: count))
+  }
+
+  /// For selected hidden rows (continuation positions of few-shot requests): log p(target) = row[target] −
+  /// logsumexp(row) in Double, and whether target is the argmax (lowest index on ties, as torch.argmax), the logits
+  /// computed `rowsPerChunk` rows at a time so a long continuation never materialises [n, vocab] at once.
+  static func scoreRows(
+    hidden: UnsafePointer<Float>, rows: [(hidden: Int, target: Int32)], width d: Int, embedding: UnsafePointer<Float>,
+    vocabSize v: Int
+  ) -> [(logprob: Double, isArgmax: Bool)] {
+    guard !rows.isEmpty else { return [] }
+    var out = [(logprob: Double, isArgmax: Bool)](repeating: (0, false), count: rows.count)
+    let chunk = Swift.min(rowsPerChunk, rows.count)
+    let gathered = FloatBuffer(count: chunk * d), logits = FloatBuffer(count: chunk * v)
+    for r0 in stride(from: 0, to: rows.count, by: chunk) {
+      let n = Swift.min(chunk, rows.count - r0)
+      for j in 0..<n { (gathered.pointer + j * d).update(from: hidden + rows[r0 + j].hidden * d, count: d) }
+      BLAS.gemm(transB: true, m: n, n: v, k: d, a: gathered.pointer, lda: d, b: embedding, ldb: d, c: logits.pointer, ldc: v)
+      for j in 0..<n {
+        let row = logits.pointer + j * v, target = Int(rows[r0 + j].target)
+        out[r0 + j] = (Double(row[target]) - logSumExp(row: row, count: v), argmax(row, count: v) == target)
+      }
+    }
+    return out
+  }
+
+  /// The lowest index of the largest value (torch.argmax's tie rule).
+  static func argmax(_ row: UnsafePointer<Float>, count: Int) -> Int {
+    var best = 0
+    for i in 1..<count where row[i] > row[best] { best = i }
+    return best
   }
 }

@@ -153,7 +153,7 @@ final class LTMFewShotTests: XCTestCase {
       var sequence = prompt, want: [Int32] = []
       for _ in 0..<6 {
         let logits = try big.logits(inputs: sequence, z: z)
-        let next = logits.withUnsafeBufferPointer { Int32(FewShotChecks.argmax($0.baseAddress! + (sequence.count - 1) * v, count: v)) }
+        let next = logits.withUnsafeBufferPointer { Int32(TiedOutputHead.argmax($0.baseAddress! + (sequence.count - 1) * v, count: v)) }
         want.append(next)
         sequence.append(next)
       }
