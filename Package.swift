@@ -2,6 +2,7 @@
 // ltm-bench: evaluation and benchmarking harness for Latent Thought Models and their baselines.
 // Module map (each line: target — purpose):
 //   CBLAS          — OpenBLAS through pkg-config `openblas` (system library).
+//   CLTMPlatform   — CPUID feature bits and the affinity mask (C: Swift has no cpuid or CPU_COUNT).
 //   LTMTensor      — dense fp32 tensors, sgemm wrapper, elementwise/row kernels on unsafe buffers.
 //   LTMCheckpoint  — safetensors (single and sharded), torch.save zip + safe unpickler, key-mapping (WeightMap).
 //   LTMTokenizer   — GPT-2 byte-level BPE (vocab.json+merges.txt, encoder.json+vocab.bpe, .tiktoken).
@@ -31,9 +32,10 @@ let package = Package(
   ],
   targets: [
     .systemLibrary(name: "CBLAS", pkgConfig: "openblas", providers: [.apt(["libopenblas-dev"])]),
+    .target(name: "CLTMPlatform"),
     .target(
       name: "LTMTensor",
-      dependencies: ["CBLAS", .product(name: "Numerics", package: "swift-numerics")]),
+      dependencies: ["CBLAS", "CLTMPlatform", .product(name: "Numerics", package: "swift-numerics")]),
     .target(
       name: "LTMCheckpoint",
       dependencies: [.product(name: "ZIPFoundation", package: "ZIPFoundation")]),
@@ -46,7 +48,7 @@ let package = Package(
     .target(name: "LTMMauve", dependencies: ["LTMTensor", "LTMCheckpoint", "CBLAS"]),
     .target(
       name: "LTMReports",
-      dependencies: ["LTMMetrics", .product(name: "Mustache", package: "swift-mustache")]),
+      dependencies: ["LTMMetrics", "LTMTensor", .product(name: "Mustache", package: "swift-mustache")]),
     .target(
       name: "LTMDownload",
       dependencies: [

@@ -3,6 +3,8 @@
 // Thread control is OpenBLAS-specific and not part of cblas.h on every build.
 void openblas_set_num_threads(int num_threads);
 int openblas_get_num_threads(void);
+// The kernel family ("core") OpenBLAS chose at load time: from CPUID, or from OPENBLAS_CORETYPE when set.
+char *openblas_get_corename(void);
 // SSE min/max for the vectorised kernels in LTMTensor/VectorMath.swift: Swift's generic `pointwiseMin` and
 // masked selects compile to out-of-line calls, these to single minps/maxps instructions (SSE is x86-64 baseline).
 #if defined(__x86_64__)

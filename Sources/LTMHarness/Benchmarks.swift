@@ -29,6 +29,8 @@ public struct BenchmarkReport: Codable, Sendable {
     public var warmMBPerSecond: Double
   }
   public var threads: Int
+  /// The OpenBLAS kernels that ran, and the CPU.
+  public var blasKernels: BLASKernelStatus = HarnessSettings.blasKernels
   public var sgemm: GEMM
   public var scoring: Scoring
   public var tokenizer: Tokenizing?

@@ -30,7 +30,7 @@ public struct FewShotConfiguration: Sendable {
   public init(
     modelPaths: [URL], taskNames: [String], shots: [Int]? = nil, limit: Int? = nil, dataDirectory: URL,
     outputDirectory: URL, tasksDirectory: URL, tokenizerDirectory: URL? = nil, seed: UInt64 = 0,
-    shotPool: ShotPool = .fewshot, shard: ShardInfo? = nil, threads: Int = 1, useCache: Bool = true,
+    shotPool: ShotPool = .fewshot, shard: ShardInfo? = nil, threads: Int = ThreadCount.usable, useCache: Bool = true,
     adapter: FewShotAdapterOptions = FewShotAdapterOptions(), bootstrapIterations: Int = 1000
   ) {
     self.modelPaths = modelPaths
@@ -77,7 +77,7 @@ public struct FewShotConfiguration: Sendable {
     if taskNames.isEmpty { throw HarnessError.invalidArgument("no task given: pass --tasks gsm8k,arithmetic_2da,lambada_openai") }
     if let limit, limit < 1 { throw HarnessError.invalidArgument("--limit must be at least 1, got \(limit)") }
     if let shots, shots.isEmpty { throw HarnessError.invalidArgument("--shots needs at least one value") }
-    if threads < 1 { throw HarnessError.invalidArgument("--threads must be at least 1, got \(threads)") }
+    try ThreadCount.validate(threads)
     if bootstrapIterations < 2 { throw HarnessError.invalidArgument("bootstrap iterations must be at least 2") }
     try InputChecks.validate(dataDirectory: dataDirectory, modelPaths: modelPaths, shard: shard)
     try adapter.validate()

@@ -43,7 +43,7 @@ public final class FewShotRunner {
     let config = configuration
     try config.validate()
     let started = Date()
-    BLAS.threads = config.threads
+    HarnessSettings.setThreads(config.threads)
 
     // Resolve tasks and read their data before loading any model: a typo fails in a second.
     let catalog = try FewShotCatalog.load(directory: config.tasksDirectory)
@@ -129,7 +129,7 @@ public final class FewShotRunner {
         seed: config.seed, threads: config.threads, protocolName: "fewshot", split: nil, limitBlocks: nil,
         dataDirectory: config.dataDirectory.path, host: ProcessInfo.processInfo.hostName, resumedBlocks: 0,
         protocolSummary: "few-shot in-context evaluation: lm-eval prompt assembly, per-document seeded shots, the LTM paper's GSM8K formats per family",
-        shard: config.shard, os: ProcessInfo.processInfo.operatingSystemVersionString, blas: BLAS.configuration),
+        shard: config.shard, os: ProcessInfo.processInfo.operatingSystemVersionString, blas: BLAS.configuration, blasKernels: HarnessSettings.blasKernels),
       models: models.map(\.info), tasks: [], results: [], fewshot: section)
     let written = try ReportWriter.write(document, to: config.outputDirectory)
     return Outputs(

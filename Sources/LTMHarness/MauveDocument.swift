@@ -1,5 +1,6 @@
 import Foundation
 import LTMMauve
+import LTMTensor
 
 /// `mauve.json`, written by `ltm-bench mauve` (documented in docs/mauve-schema.md). Its own small document, apart
 /// from the zero-shot `results.json`: inputs with their digests, every setting, the scores of `--seed`, its
@@ -15,7 +16,11 @@ public struct MauveDocument: Codable, Sendable {
     public var startedAt: String
     public var wallSeconds: Double
     public var threads: Int
-    enum CodingKeys: String, CodingKey { case startedAt = "started_at", wallSeconds = "wall_seconds", threads }
+    /// The OpenBLAS kernels that ran.
+    public var blasKernels: BLASKernelStatus? = HarnessSettings.blasKernels
+    enum CodingKeys: String, CodingKey {
+      case startedAt = "started_at", wallSeconds = "wall_seconds", threads, blasKernels = "blas_kernels"
+    }
   }
   public struct Input: Codable, Sendable {
     public var path: String

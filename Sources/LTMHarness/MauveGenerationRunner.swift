@@ -31,7 +31,7 @@ public struct MauveGenerationConfiguration: Sendable {
   public var mdlm = MDLMSamplingSettings()
   public var settings = MauveSettings()
   public var seedCount = 1
-  public var threads = 1
+  public var threads = ThreadCount.usable
   public var outputDirectory: URL?
 
   public init(models: [String], prompts: String, featurizer: String) {
@@ -57,7 +57,7 @@ public enum MauveGenerationRunner {
     guard config.samplesPerPrompt >= 1 else { throw HarnessError.invalidArgument("--samples-per-prompt must be at least 1") }
     if let n = config.numPrompts, n < 1 { throw HarnessError.invalidArgument("--num-prompts must be at least 1") }
     guard config.seedCount >= 1 else { throw HarnessError.invalidArgument("--seeds must be at least 1") }
-    guard config.threads >= 1 else { throw HarnessError.invalidArgument("--threads must be at least 1") }
+    try ThreadCount.validate(config.threads)
     try config.settings.validate()
     try config.sampling.validate()
     HarnessSettings.setThreads(config.threads)

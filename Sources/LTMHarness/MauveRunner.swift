@@ -13,7 +13,7 @@ public struct MauveConfiguration: Sendable {
   public var outputDirectory: URL?
 
   public init(pFeatures: String, qFeatures: String, settings: MauveSettings = MauveSettings(), seedCount: Int = 1,
-              threads: Int = 1, outputDirectory: URL? = nil) {
+              threads: Int = ThreadCount.usable, outputDirectory: URL? = nil) {
     self.pFeatures = pFeatures
     self.qFeatures = qFeatures
     self.settings = settings
@@ -33,7 +33,7 @@ public enum MauveRunner {
 
   public static func run(_ config: MauveConfiguration) throws -> Outputs {
     guard config.seedCount >= 1 else { throw HarnessError.invalidArgument("--seeds must be at least 1") }
-    guard config.threads >= 1 else { throw HarnessError.invalidArgument("--threads must be at least 1") }
+    try ThreadCount.validate(config.threads)
     HarnessSettings.setThreads(config.threads)
     let started = Date()
     let p = try FeatureFile.load(config.pFeatures)

@@ -31,7 +31,7 @@ public struct ZeroShotConfiguration: Sendable {
 
   public init(
     modelPaths: [URL], taskNames: [String], dataDirectory: URL, split: String? = nil, protocolName: String = "ltm",
-    limitBlocks: Int? = nil, threads: Int = 1, batchBlocks: Int = 1, outputDirectory: URL,
+    limitBlocks: Int? = nil, threads: Int = ThreadCount.usable, batchBlocks: Int = 1, outputDirectory: URL,
     tokenizerDirectory: URL? = nil, tasksDirectory: URL, seed: UInt64 = 0, useCache: Bool = true,
     shard: ShardInfo? = nil, baseline: URL? = nil, comparison: ComparisonOptions = ComparisonOptions(),
     latent: LatentInferenceOptions = LatentInferenceOptions(), diffusion: DiffusionOptions = DiffusionOptions()
@@ -60,7 +60,7 @@ public struct ZeroShotConfiguration: Sendable {
     if modelPaths.isEmpty { throw HarnessError.invalidArgument("no model given: pass --model PATH") }
     if taskNames.isEmpty { throw HarnessError.invalidArgument("no task given: pass --tasks ptb,wikitext2,lm1b") }
     if let limit = limitBlocks, limit < 1 { throw HarnessError.invalidArgument("--limit-blocks must be at least 1, got \(limit)") }
-    if threads < 1 { throw HarnessError.invalidArgument("--threads must be at least 1, got \(threads)") }
+    try ThreadCount.validate(threads)
     if batchBlocks < 1 { throw HarnessError.invalidArgument("--batch-blocks must be at least 1, got \(batchBlocks)") }
     try InputChecks.validate(dataDirectory: dataDirectory, modelPaths: modelPaths, shard: shard)
     try latent.validate()

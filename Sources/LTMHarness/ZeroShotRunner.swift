@@ -31,7 +31,7 @@ public final class ZeroShotRunner {
     // Read the baseline first: a typo in its path should not cost a whole run.
     let baseline = try config.baseline.map { try ResultsDocument.load(from: $0) }
     let started = Date()
-    BLAS.threads = config.threads
+    HarnessSettings.setThreads(config.threads)
 
     // Resolve all inputs before any expensive work, so a typo fails in a second, not after an hour.
     let blockProtocol = try BlockProtocol.named(config.protocolName)
@@ -114,7 +114,7 @@ public final class ZeroShotRunner {
         protocolName: blockProtocol.name, split: config.split, limitBlocks: config.limitBlocks,
         dataDirectory: config.dataDirectory.path, host: ProcessInfo.processInfo.hostName, resumedBlocks: resumedTotal,
         protocolSummary: blockProtocol.summary, shard: config.shard,
-        os: ProcessInfo.processInfo.operatingSystemVersionString, blas: BLAS.configuration),
+        os: ProcessInfo.processInfo.operatingSystemVersionString, blas: BLAS.configuration, blasKernels: HarnessSettings.blasKernels),
       models: loaded.map(\.info), tasks: taskInfos, results: results)
     let comparison = baseline.map { Comparison.compare(current: document, baseline: $0, options: config.comparison) }
     return try ReportWriter.write(document, comparison: comparison, to: config.outputDirectory)

@@ -1,4 +1,5 @@
 import Foundation
+import LTMTensor
 
 /// The `results.json` schema (documented in `docs/results-schema.md`). Bump `currentSchemaVersion` on any
 /// change that renames or removes a field or changes a field's meaning; adding a field is not a bump.
@@ -69,12 +70,16 @@ public struct RunInfo: Codable, Sendable, Equatable {
   /// Operating system and BLAS build, for provenance (BLAS kernels differ in rounding between CPUs).
   public var os: String?
   public var blas: String?
+  /// The OpenBLAS kernels that ran (core, how they were chosen, the CPU): they decide a matmul's last bits and speed.
+  public var blasKernels: BLASKernelStatus?
 
   public init(
     startedAt: String, wallSeconds: Double, seed: UInt64, threads: Int, protocolName: String, split: String?,
     limitBlocks: Int?, dataDirectory: String, host: String, resumedBlocks: Int, protocolSummary: String? = nil,
-    shard: ShardInfo? = nil, mergedShards: Int? = nil, os: String? = nil, blas: String? = nil
+    shard: ShardInfo? = nil, mergedShards: Int? = nil, os: String? = nil, blas: String? = nil,
+    blasKernels: BLASKernelStatus? = nil
   ) {
+    self.blasKernels = blasKernels
     self.protocolSummary = protocolSummary
     self.shard = shard
     self.mergedShards = mergedShards
@@ -96,6 +101,7 @@ public struct RunInfo: Codable, Sendable, Equatable {
     case startedAt = "started_at", wallSeconds = "wall_seconds", seed, threads, protocolName = "protocol", split
     case limitBlocks = "limit_blocks", dataDirectory = "data_dir", host, resumedBlocks = "resumed_blocks"
     case protocolSummary = "protocol_summary", shard, mergedShards = "merged_shards", os, blas
+    case blasKernels = "blas_kernels"
   }
 }
 

@@ -7,8 +7,7 @@ struct Bench: ParsableCommand {
   static let configuration = CommandConfiguration(
     abstract: "Measure sgemm GFLOP/s, GPT-2-small scoring tokens/s (and its GFLOP/s against sgemm), tokenizer MB/s; --mdlm, --ltm, --decode, --mauve add more.")
 
-  @Option(help: "Threads for OpenBLAS.")
-  var threads: Int = 1
+  @OptionGroup var threading: ThreadsOption
 
   @Option(help: "Tokens per scored block.")
   var blockLength: Int = 1024
@@ -41,7 +40,6 @@ struct Bench: ParsableCommand {
   var json = false
 
   func validate() throws {
-    guard threads >= 1 else { throw ValidationError("--threads must be at least 1") }
     guard (2...1024).contains(blockLength) else { throw ValidationError("--block-length must be in 2...1024") }
     guard batchBlocks >= 1, repeats >= 1 else { throw ValidationError("--batch-blocks and --repeats must be at least 1") }
     if (tokenizerText == nil) != (tokenizer == nil) {
@@ -50,8 +48,10 @@ struct Bench: ParsableCommand {
   }
 
   func run() throws {
+    BLASKernelWarning.printIfAny()
     let report = try CLIErrors.oneLine { () -> BenchmarkReport in
-      BLASThreads.set(threads)
+      let threads = try ThreadCount.resolve(threading.threads)
+      HarnessSettings.setThreads(threads)
       let gemm = Benchmarks.sgemm()
       let scoring = try Benchmarks.gpt2SmallScoring(
         blockLength: blockLength, blocksPerCall: batchBlocks, repeats: repeats, sgemmGFLOPS: gemm.gflops)
@@ -77,7 +77,9 @@ struct Bench: ParsableCommand {
       return
     }
     let s = report.scoring
-    print("threads                 \(report.threads)")
+    print("threads                 \(report.threads)  (of \(ThreadCount.usable) usable CPUs)")
+    let k = report.blasKernels
+    print("blas kernels            \(k.core), \(k.selectedBy)\(k.detectedCore.map { " (OpenBLAS detected \($0))" } ?? "") on \(k.cpu)")
     print(String(format: "sgemm %d³               %.1f GFLOP/s", report.sgemm.m, report.sgemm.gflops))
     print(String(format: "gpt2-small scoring      %.1f tokens/s  (%.3f s per %d-token block, %d per call)", s.tokensPerSecond, s.secondsPerBlock, s.blockLength, s.blocksPerCall))
     print(String(format: "                        %.1f GFLOP/s = %.0f%% of sgemm", s.gflops, 100 * s.fractionOfSGEMM))

@@ -49,8 +49,7 @@ struct FewShot: ParsableCommand {
   @Option(help: "Evaluate only shard i of n (0-based: documents i, i+n, …).")
   var shard: String?
 
-  @Option(help: "Threads for OpenBLAS.")
-  var threads: Int = 1
+  @OptionGroup var threading: ThreadsOption
 
   @Option(help: "LTM: posterior-inference steps; default: the checkpoint's num_steps.")
   var inferenceSteps: Int?
@@ -76,6 +75,7 @@ struct FewShot: ParsableCommand {
   @OptionGroup(title: "Cache and network") var download: DownloadArguments
 
   func run() throws {
+    BLASKernelWarning.printIfAny()
     let taskNames = tasks.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
     let tasksDirectory = try tasksDir.map { URL(fileURLWithPath: $0) } ?? DefaultPaths.tasksDirectory().appendingPathComponent("fewshot")
     let reporter = StderrProgress()
@@ -92,7 +92,7 @@ struct FewShot: ParsableCommand {
         outputDirectory: URL(fileURLWithPath: outputDir), tasksDirectory: tasksDirectory,
         tokenizerDirectory: tokenizer.map { URL(fileURLWithPath: $0) }, seed: seed,
         shotPool: try FewShotConfiguration.parseShotPool(shotPool), shard: try shard.map { try ShardInfo(parsing: $0) },
-        threads: threads, useCache: !noCache,
+        threads: try ThreadCount.resolve(threading.threads), useCache: !noCache,
         adapter: FewShotAdapterOptions(
           fits: fits, inferenceSteps: inferenceSteps, fastLearningRate: fastLr, timeSamples: timeSamples, samplerSteps: steps))
       return try FewShotRunner(configuration: config, progress: reporter).run()

@@ -123,13 +123,13 @@ struct MauveCommand: ParsableCommand {
   @Option(help: "Interior points of the divergence curve.")
   var curvePoints: Int = 25
 
-  @Option(help: "Threads for OpenBLAS and the k-means scans.")
-  var threads: Int = 1
+  @OptionGroup var threading: ThreadsOption
 
   @Option(help: "Directory for mauve.json; omitted: print only.")
   var outputDir: String?
 
   func run() throws {
+    BLASKernelWarning.printIfAny()
     if !models.isEmpty || prompts != nil || featurizer != nil {
       try runGeneration()
       return
@@ -140,7 +140,7 @@ struct MauveCommand: ParsableCommand {
         throw HarnessError.invalidArgument("give --p-features and --q-features, or --model, --prompts and --featurizer")
       }
       let config = MauveConfiguration(
-        pFeatures: pFeatures, qFeatures: qFeatures, settings: settings, seedCount: seeds, threads: threads,
+        pFeatures: pFeatures, qFeatures: qFeatures, settings: settings, seedCount: seeds, threads: try ThreadCount.resolve(threading.threads),
         outputDirectory: outputDir.map { URL(fileURLWithPath: $0) })
       return try MauveRunner.run(config)
     }
@@ -208,7 +208,7 @@ struct MauveCommand: ParsableCommand {
       try config.mdlm.validate()
       config.settings = try mauveSettings()
       config.seedCount = seeds
-      config.threads = threads
+      config.threads = try ThreadCount.resolve(threading.threads)
       config.outputDirectory = outputDir.map { URL(fileURLWithPath: $0) }
       return try MauveGenerationRunner.run(config)
     }

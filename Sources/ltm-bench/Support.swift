@@ -6,8 +6,24 @@ enum LTMBenchVersionString {
   static let value = LTMBenchVersion.current
 }
 
-enum BLASThreads {
-  static func set(_ n: Int) { HarnessSettings.setThreads(n) }
+/// `--threads`, declared once for every command that computes.
+struct ThreadsOption: ParsableArguments {
+  @Option(help: "Threads for OpenBLAS and the row kernels (default: every CPU this process may use, affinity and cgroup quota counted; at most 4× that).")
+  var threads: Int?
+
+  /// The count to use; a bad value is a one-line error.
+  func resolved() throws -> Int { try CLIErrors.oneLine { try ThreadCount.resolve(threads) } }
+}
+
+/// The one warning line for OpenBLAS kernels older than the CPU allows, printed by the commands that compute.
+enum BLASKernelWarning {
+  nonisolated(unsafe) static var pending: String?
+
+  static func printIfAny() {
+    guard let line = pending else { return }
+    pending = nil
+    FileHandle.standardError.write(Data((line + "\n").utf8))
+  }
 }
 
 /// Every failure ends as one line on stderr and exit code 1 (ArgumentParser's own usage errors exit 64).

@@ -38,8 +38,7 @@ struct ZeroShot: ParsableCommand {
   @Option(help: "Score only the first N blocks of each task (the result is marked partial).")
   var limitBlocks: Int?
 
-  @Option(help: "Threads for OpenBLAS and tokenization.")
-  var threads: Int = 1
+  @OptionGroup var threading: ThreadsOption
 
   @Option(help: "Blocks per forward pass. With 1 (the default) a block's NLL does not depend on the blocks batched with it, so shards and cached blocks reproduce a run bit for bit.")
   var batchBlocks: Int = 1
@@ -105,6 +104,7 @@ struct ZeroShot: ParsableCommand {
   }
 
   func run() throws {
+    BLASKernelWarning.printIfAny()
     let taskNames = tasks.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
     let tasksDirectory = try tasksDir.map { URL(fileURLWithPath: $0) } ?? DefaultPaths.tasksDirectory()
     let reporter = StderrProgress()
@@ -118,7 +118,7 @@ struct ZeroShot: ParsableCommand {
       let config = ZeroShotConfiguration(
         modelPaths: modelPaths, taskNames: taskNames,
         dataDirectory: dataDirectory, split: split, protocolName: protocolName,
-        limitBlocks: limitBlocks, threads: threads, batchBlocks: batchBlocks,
+        limitBlocks: limitBlocks, threads: try ThreadCount.resolve(threading.threads), batchBlocks: batchBlocks,
         outputDirectory: URL(fileURLWithPath: outputDir), tokenizerDirectory: tokenizer.map { URL(fileURLWithPath: $0) },
         tasksDirectory: tasksDirectory, seed: seed, useCache: !noCache, shard: try shard.map { try ShardInfo(parsing: $0) },
         baseline: baseline.map { URL(fileURLWithPath: $0) }, comparison: try compare.options(),

@@ -1,4 +1,5 @@
 import ArgumentParser
+import LTMHarness
 
 /// The `ltm-bench` command: argument parsing and printing only; all work happens in the LTMHarness library.
 struct LTMBench: ParsableCommand {
@@ -9,4 +10,6 @@ struct LTMBench: ParsableCommand {
     subcommands: [ZeroShot.self, FewShot.self, MauveCommand.self, Compare.self, Merge.self, Baseline.self, Report.self, Bench.self, Download.self])
 }
 
+// Before anything else: OpenBLAS picked its kernels when it was loaded; this may re-execute the process once.
+BLASKernelWarning.pending = HarnessSettings.correctBLASKernels()
 LTMBench.main()

@@ -1,0 +1,226 @@
+import CBLAS
+import CLTMPlatform
+import Foundation
+
+/// The instruction-set generations OpenBLAS writes kernels for. A core whose tier is below what the CPU can run is a
+/// fallback: OpenBLAS 0.3.21 reports `Prescott` (SSE3) on CPUs newer than its build and runs 4–6× slower sgemm.
+public enum KernelTier: Int, Comparable, Sendable, Codable {
+  case sse3 = 0, avx, avx2, avx512
+
+  public static func < (a: KernelTier, b: KernelTier) -> Bool { a.rawValue < b.rawValue }
+
+  /// The tier of an OpenBLAS core name (`openblas_get_corename()`), nil for a name this table does not know: a
+  /// newer OpenBLAS may name newer cores, and those are never second-guessed.
+  public static func of(core name: String) -> KernelTier? {
+    switch name.lowercased() {
+    case "skylakex", "cooperlake", "sapphirerapids": return .avx512
+    case "haswell", "zen": return .avx2
+    case "sandybridge", "bulldozer", "piledriver", "steamroller", "excavator": return .avx
+    case "prescott", "core2", "penryn", "dunnington", "nehalem", "atom", "opteron", "opteron_sse3", "barcelona",
+      "bobcat", "nano", "katmai", "coppermine", "northwood", "banias", "athlon", "generic":
+      return .sse3
+    default: return nil
+    }
+  }
+}
+
+/// What the CPU can run, from CPUID (vector extensions count only when the OS saves their registers).
+public struct CPUFeatures: Sendable, Equatable {
+  public var vendor: String
+  public var family: Int, model: Int
+  public var avx: Bool, avx2: Bool, fma: Bool
+  public var avx512f: Bool, avx512bw: Bool, avx512vl: Bool, avx512dq: Bool
+
+  public init(vendor: String, family: Int, model: Int, avx: Bool, avx2: Bool, fma: Bool,
+              avx512f: Bool = false, avx512bw: Bool = false, avx512vl: Bool = false, avx512dq: Bool = false) {
+    (self.vendor, self.family, self.model, self.avx, self.avx2, self.fma) = (vendor, family, model, avx, avx2, fma)
+    (self.avx512f, self.avx512bw, self.avx512vl, self.avx512dq) = (avx512f, avx512bw, avx512vl, avx512dq)
+  }
+
+  public static let current: CPUFeatures = {
+    let f = ltm_cpu_detect()
+    return CPUFeatures(
+      vendor: f.is_amd != 0 ? "AMD" : f.is_intel != 0 ? "Intel" : "other", family: Int(f.family), model: Int(f.model),
+      avx: f.avx != 0, avx2: f.avx2 != 0, fma: f.fma != 0, avx512f: f.avx512f != 0, avx512bw: f.avx512bw != 0,
+      avx512vl: f.avx512vl != 0, avx512dq: f.avx512dq != 0)
+  }()
+
+  /// The newest OpenBLAS kernel family this CPU runs, with the core name that selects it:
+  /// AVX-512F+BW+VL+DQ → SkylakeX; AVX2+FMA → Zen on AMD, Haswell elsewhere; AVX → Sandybridge.
+  public var bestKernels: (tier: KernelTier, core: String) {
+    if avx512f && avx512bw && avx512vl && avx512dq { return (.avx512, "SkylakeX") }
+    if avx2 && fma { return (.avx2, vendor == "AMD" ? "Zen" : "Haswell") }
+    if avx { return (.avx, "Sandybridge") }
+    return (.sse3, "Prescott")
+  }
+
+  /// "AMD family 25 model 17 (AVX-512)" for reports.
+  public var summary: String {
+    let best: String
+    switch bestKernels.tier {
+    case .avx512: best = "AVX-512"
+    case .avx2: best = "AVX2+FMA"
+    case .avx: best = "AVX"
+    case .sse3: best = "SSE3"
+    }
+    return "\(vendor) family \(family) model \(model) (\(best))"
+  }
+}
+
+/// How OpenBLAS's kernels were chosen for this process, recorded in every report's provenance.
+public struct BLASKernelStatus: Codable, Sendable, Equatable {
+  /// The core whose kernels run (`openblas_get_corename()`).
+  public var core: String
+  /// `detected` (OpenBLAS's own CPUID choice), `corrected` (ltm-bench replaced a fallback core),
+  /// `user` (OPENBLAS_CORETYPE set by the user), `fallback` (an old core that could not be corrected).
+  public var selectedBy: String
+  /// The core OpenBLAS detected before ltm-bench corrected it.
+  public var detectedCore: String?
+  /// The CPU, as CPUID describes it.
+  public var cpu: String
+  /// One line for stderr when the kernels are older than the CPU allows and nothing could change that.
+  public var warning: String?
+
+  enum CodingKeys: String, CodingKey {
+    case core, selectedBy = "selected_by", detectedCore = "detected_core", cpu, warning
+  }
+}
+
+/// Makes OpenBLAS use the newest kernels the CPU can run, without ever overriding the user.
+///
+/// OpenBLAS (DYNAMIC_ARCH builds) picks its kernel table once, in the shared library's constructor, from CPUID or
+/// from `OPENBLAS_CORETYPE`; there is no API to switch it afterwards. So when the table it picked is a fallback,
+/// the process re-executes itself once, first thing in `main`, with `OPENBLAS_CORETYPE` set and a marker variable
+/// that both stops a second re-exec and tells the new process what was corrected. The alternatives were worse:
+/// `dlopen`-ing OpenBLAS after setting the variable would replace the SwiftPM system-library link for every module,
+/// and setting the variable in a wrapper script would not cover `swift run` or a copied binary. The cost is one
+/// `execv` (a few milliseconds) and only on machines where OpenBLAS fell back; never on the hot path.
+public enum BLASKernelSelection {
+  /// Set by ltm-bench on its re-executed self: the core OpenBLAS had detected.
+  public static let correctedFromVariable = "LTM_BENCH_BLAS_CORRECTED_FROM"
+  /// Test hook: treat OPENBLAS_CORETYPE as what OpenBLAS detected, so the correction runs on any machine.
+  public static let pretendDetectedVariable = "LTM_BENCH_TEST_CORETYPE_IS_DETECTED"
+
+  public enum Decision: Equatable, Sendable {
+    /// Keep the kernels in use.
+    case keep(BLASKernelStatus)
+    /// Re-execute with these variables added.
+    case reexecute(environment: [String: String])
+  }
+
+  /// The pure decision, from the environment, the core in use, OpenBLAS's build string and the CPU.
+  public static func decide(environment env: [String: String], coreInUse: String, buildConfiguration: String, cpu: CPUFeatures) -> Decision {
+    let best = cpu.bestKernels
+    let tierInUse = KernelTier.of(core: coreInUse)
+    let isFallback = tierInUse.map { $0 < best.tier } ?? false
+    func status(_ selectedBy: String, detected: String? = nil, warning: String? = nil) -> Decision {
+      .keep(BLASKernelStatus(core: coreInUse, selectedBy: selectedBy, detectedCore: detected, cpu: cpu.summary, warning: warning))
+    }
+    func unfixable(_ why: String) -> String {
+      "warning: OpenBLAS runs \(coreInUse) kernels on a CPU that can run \(best.core) (\(cpu.summary)); \(why): matmuls may be several times slower"
+    }
+    if let from = env[correctedFromVariable], !from.isEmpty {
+      return isFallback
+        ? status("fallback", detected: from, warning: unfixable("setting OPENBLAS_CORETYPE=\(best.core) did not take effect"))
+        : status("corrected", detected: from)
+    }
+    let userCore = env["OPENBLAS_CORETYPE"].flatMap { $0.isEmpty ? nil : $0 }
+    if userCore != nil && env[pretendDetectedVariable] != "1" { return status("user") }
+    guard isFallback else { return status("detected") }
+    guard buildConfiguration.contains("DYNAMIC_ARCH") else {
+      return status("fallback", warning: unfixable("this OpenBLAS build has one kernel set (no DYNAMIC_ARCH)"))
+    }
+    return .reexecute(environment: ["OPENBLAS_CORETYPE": best.core, correctedFromVariable: coreInUse])
+  }
+
+  /// The core OpenBLAS loaded for this process.
+  public static var coreInUse: String {
+    guard let name = openblas_get_corename() else { return "unknown" }
+    return String(cString: name).trimmingCharacters(in: .whitespaces)
+  }
+
+  /// This process's status (after any correction): for reports and `bench`.
+  public static var current: BLASKernelStatus {
+    switch decide(environment: ProcessInfo.processInfo.environment, coreInUse: coreInUse, buildConfiguration: BLAS.configuration, cpu: .current) {
+    case .keep(let status): return status
+    case .reexecute:
+      // Only reachable where `correctAtStartup` was not called (tests, library users): say so, once per report.
+      let best = CPUFeatures.current.bestKernels.core
+      return BLASKernelStatus(
+        core: coreInUse, selectedBy: "fallback", detectedCore: nil, cpu: CPUFeatures.current.summary,
+        warning: "warning: OpenBLAS runs \(coreInUse) kernels on a CPU that can run \(best); set OPENBLAS_CORETYPE=\(best) for full speed")
+    }
+  }
+
+  /// Called first thing in `main`: re-executes the process when OpenBLAS fell back to an older core. Returns only
+  /// when no re-exec is needed or it failed; the returned status says which (and carries any warning).
+  public static func correctAtStartup() -> BLASKernelStatus {
+    let env = ProcessInfo.processInfo.environment
+    switch decide(environment: env, coreInUse: coreInUse, buildConfiguration: BLAS.configuration, cpu: .current) {
+    case .keep(let status):
+      return status
+    case .reexecute(let additions):
+      for (name, value) in additions { setenv(name, value, 1) }
+      execv("/proc/self/exe", CommandLine.unsafeArgv)
+      // execv returned: it failed. Undo the marker so the status below reports the fallback honestly.
+      unsetenv(correctedFromVariable)
+      if env["OPENBLAS_CORETYPE"] == nil { unsetenv("OPENBLAS_CORETYPE") }
+      var status = current
+      status.warning = "warning: OpenBLAS runs \(coreInUse) kernels on a CPU that can run \(CPUFeatures.current.bestKernels.core), and re-executing with OPENBLAS_CORETYPE failed (errno \(errno))"
+      return status
+    }
+  }
+}
+
+/// CPUs this process may use: its affinity mask, capped by a cgroup CPU quota (containers, Slurm, Kubernetes
+/// limits), not the host's count.
+public enum UsableCPUs {
+  public static let count: Int = {
+    let affinity = Int(ltm_affinity_cpu_count())
+    let base = affinity > 0 ? affinity : ProcessInfo.processInfo.activeProcessorCount
+    guard let quota = cgroupQuota() else { return max(1, base) }
+    return max(1, min(base, quota))
+  }()
+
+  /// ⌈quota / period⌉ of the tightest limit on this process's cgroup path (v2 `cpu.max`, v1 `cpu.cfs_quota_us`).
+  static func cgroupQuota() -> Int? {
+    guard let membership = try? String(contentsOfFile: "/proc/self/cgroup", encoding: .utf8) else { return nil }
+    var limits: [Int] = []
+    for line in membership.split(separator: "\n") {
+      let fields = line.split(separator: ":", maxSplits: 2, omittingEmptySubsequences: false)
+      guard fields.count == 3 else { continue }
+      let controllers = fields[1], path = String(fields[2])
+      if controllers.isEmpty {
+        limits += quotas(along: path, root: "/sys/fs/cgroup") { dir in
+          let parts = ((try? String(contentsOfFile: dir + "/cpu.max", encoding: .utf8)) ?? "").split(separator: " ")
+          guard parts.count == 2, let q = Double(parts[0]), let p = Double(parts[1].trimmingCharacters(in: .whitespacesAndNewlines)) else { return nil }
+          return (q, p)
+        }
+      } else if controllers.split(separator: ",").contains("cpu") {
+        for root in ["/sys/fs/cgroup/cpu,cpuacct", "/sys/fs/cgroup/cpu"] {
+          limits += quotas(along: path, root: root) { dir in
+            func read(_ f: String) -> Double? {
+              (try? String(contentsOfFile: dir + "/" + f, encoding: .utf8)).flatMap { Double($0.trimmingCharacters(in: .whitespacesAndNewlines)) }
+            }
+            guard let q = read("cpu.cfs_quota_us"), q > 0, let p = read("cpu.cfs_period_us") else { return nil }
+            return (q, p)
+          }
+        }
+      }
+    }
+    return limits.min()
+  }
+
+  /// Walks from the cgroup's folder up to the root, collecting ⌈quota/period⌉ wherever a limit is set.
+  private static func quotas(along path: String, root: String, read: (String) -> (Double, Double)?) -> [Int] {
+    var found: [Int] = []
+    var components = path.split(separator: "/").map(String.init)
+    while true {
+      let dir = ([root] + components).joined(separator: "/")
+      if let (q, p) = read(dir), q > 0, p > 0 { found.append(Int((q / p).rounded(.up))) }
+      if components.isEmpty { break }
+      components.removeLast()
+    }
+    return found
+  }
+}
