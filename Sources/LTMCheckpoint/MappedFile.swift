@@ -50,6 +50,17 @@ final class MappedFile: @unchecked Sendable {
   /// The mapped bytes (empty for an empty file). Valid while `self` is alive.
   var bytes: UnsafeRawBufferPointer { UnsafeRawBufferPointer(start: base, count: base == nil ? 0 : count) }
 
+  /// `MADV_DONTNEED` on the whole pages inside `region`, which must lie in this mapping: the clean, file-backed
+  /// pages leave the process's resident set and fault back in from the page cache if read again.
+  func releasePages(_ region: UnsafeRawBufferPointer) {
+    guard let base, let start = region.baseAddress, start >= base, start + region.count <= base + count else { return }
+    let page = Int(sysconf(Int32(_SC_PAGESIZE)))
+    let lo = (Int(bitPattern: start) + page - 1) / page * page
+    let hi = (Int(bitPattern: start) + region.count) / page * page
+    guard hi > lo, let p = UnsafeMutableRawPointer(bitPattern: lo) else { return }
+    madvise(p, hi - lo, Int32(MADV_DONTNEED))
+  }
+
   /// Bytes `range` as a zero-based `Data` that shares the mapping (no copy) and retains `self`.
   func slice(_ range: Range<Int>) -> Data {
     precondition(range.lowerBound >= 0 && range.upperBound <= count, "slice outside the mapping")

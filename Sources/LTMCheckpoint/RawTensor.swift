@@ -26,6 +26,8 @@ public struct RawTensor: Sendable {
   public var name: String = ""
   /// The file it was read from, for the same reason ("" if unknown).
   public var file: String = ""
+  /// Set when `bytes` lie in a read-only file mapping, so their pages may be handed back once converted.
+  var mapping: MappedFile?
 
   public init(dtype: DType, shape: [Int], bytes: Data) {
     self.dtype = dtype
@@ -40,6 +42,14 @@ public struct RawTensor: Sendable {
   }
 
   public var elementCount: Int { shape.reduce(1, *) }
+
+  /// Drops the resident pages of a memory-mapped tensor's bytes (they are re-read from the file if touched again),
+  /// so a model's peak memory is its fp32 weights, not the weights plus the mapped checkpoint. No-op for tensors
+  /// held in ordinary memory, whose contents `MADV_DONTNEED` would destroy.
+  public func releaseMappedPages() {
+    guard let mapping, !bytes.isEmpty else { return }
+    bytes.withUnsafeBytes { raw in mapping.releasePages(raw) }
+  }
 }
 
 /// A set of named tensors read from one or more checkpoint files.

@@ -20,7 +20,7 @@ public enum Safetensors {
   public static func load(_ url: URL) throws -> TensorArchive {
     let mapped = try MappedFile(url)
     let archive = try parse(mapped.bytes, path: url.path) { mapped.slice($0) }
-    return TensorArchive(tensors: archive.tensors, metadata: archive.metadata, files: [url])
+    return TensorArchive(tensors: archive.tensors.mapValues { var t = $0; t.mapping = mapped; return t }, metadata: archive.metadata, files: [url])
   }
 
   /// Parses safetensors bytes already in memory (tests, and callers that fetched a file another way).

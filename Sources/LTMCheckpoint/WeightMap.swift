@@ -21,6 +21,7 @@ public struct WeightMap {
     // Hand-built archives may not name their tensors; conversion errors should still say which one failed.
     if t.name.isEmpty { t.name = key }
     if t.file.isEmpty { t.file = "\(model) checkpoint" }
+    defer { t.releaseMappedPages() }
     return try t.floats()
   }
 

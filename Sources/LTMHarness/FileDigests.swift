@@ -4,8 +4,13 @@ import LTMReports
 
 /// SHA-256 provenance for checkpoints, data files and token streams.
 enum Digests {
-  /// Streams the file in 8 MiB chunks, so multi-GB checkpoints are hashed without being loaded.
+  /// The file's SHA-256: from the digest cache while the file is provably unchanged (`DigestCache`), else hashed.
   static func sha256(file url: URL) throws -> (hex: String, bytes: Int) {
+    try DigestCache.sha256(of: url) { try hashFile(url) }
+  }
+
+  /// Streams the file in 8 MiB chunks, so multi-GB checkpoints are hashed without being loaded.
+  static func hashFile(_ url: URL) throws -> (hex: String, bytes: Int) {
     guard let handle = FileHandle(forReadingAtPath: url.path) else { throw HarnessError.unreadable(url.path) }
     defer { try? handle.close() }
     var hasher = SHA256()

@@ -11,6 +11,9 @@ public enum HarnessSettings {
   /// The BLAS kernels in use, for reports and `bench`.
   public static var blasKernels: BLASKernelStatus { BLASKernelSelection.current }
 
+  /// "threads=2 blas=SkylakeX": what a block's last bits depend on besides its inputs, stored with each block.
+  public static var computeSignature: String { "threads=\(BLAS.threads) blas=\(BLASKernelSelection.coreInUse)" }
+
   /// The one route by which a thread count reaches OpenBLAS and the row kernels.
   public static func setThreads(_ n: Int) { BLAS.threads = n }
 }

@@ -89,7 +89,9 @@ public final class ZeroShotRunner {
         if let cached = blockCache[cacheKey] {
           task = cached
         } else {
-          task = try prepare(spec: spec, split: split, files: files, tokenizer: model.tokenizer, protocol: blockProtocol)
+          task = try prepare(
+            spec: spec, split: split, files: files, tokenizer: model.tokenizer,
+            tokenizerDirectory: URL(fileURLWithPath: model.tokenizerKey), protocol: blockProtocol)
           blockCache[cacheKey] = task
           if !taskInfos.contains(where: { $0.name == task.info.name && $0.split == split && $0.blocksSHA256 == task.info.blocksSHA256 }) {
             taskInfos.append(task.info)
@@ -140,23 +142,40 @@ public final class ZeroShotRunner {
 
   /// Reads, detokenizes and tokenizes a split, appends EOS per example and cuts blocks per the protocol.
   private func prepare(
-    spec: TaskSpec, split: String, files: [URL], tokenizer: GPT2Tokenizer, protocol blockProtocol: BlockProtocol
+    spec: TaskSpec, split: String, files: [URL], tokenizer: GPT2Tokenizer, tokenizerDirectory: URL,
+    protocol blockProtocol: BlockProtocol
   ) throws -> PreparedTask {
-    progress.report(.stage("reading \(spec.name)/\(split)"))
-    let examples = try spec.examples(split: split, dataDirectory: configuration.dataDirectory)
-    progress.report(.stage("tokenizing \(examples.count) examples of \(spec.name)/\(split)"))
-    let ids = Tokenization.encodeAll(examples, with: tokenizer, threads: configuration.threads)
+    let digests = try files.map { try Digests.fileDigest($0, relativeTo: configuration.dataDirectory) }
+    let tokenKey = try tokenCacheKey(spec: spec, split: split, files: digests, tokenizerDirectory: tokenizerDirectory)
+    let ids: [[Int32]]
+    if let cached = TokenCache.load(key: tokenKey) {
+      ids = cached
+    } else {
+      progress.report(.stage("reading \(spec.name)/\(split)"))
+      let examples = try spec.examples(split: split, dataDirectory: configuration.dataDirectory)
+      progress.report(.stage("tokenizing \(examples.count) examples of \(spec.name)/\(split)"))
+      ids = Tokenization.encodeAll(examples, with: tokenizer, threads: configuration.threads)
+      TokenCache.store(ids, key: tokenKey)
+    }
     let all = try blockProtocol.makeBlocks(examples: ids, limit: nil as Int?, source: "\(spec.name)/\(split)")
     let blocks = try configuration.limitBlocks.map { try blockProtocol.makeBlocks(examples: ids, limit: $0, source: "\(spec.name)/\(split)") } ?? all
-    let digests = try files.map { try Digests.fileDigest($0, relativeTo: configuration.dataDirectory) }
     let info = TaskInfo(
-      name: spec.name, split: split, detokenizer: spec.detokenizer.rawValue, files: digests, examples: examples.count,
+      name: spec.name, split: split, detokenizer: spec.detokenizer.rawValue, files: digests, examples: ids.count,
       tokens: ids.reduce(0) { $0 + $1.count }, blocksAvailable: all.count, blocksScored: blocks.count,
       blocksSHA256: Digests.sha256(int32LE: blocks.tokens[...]), filesExpected: spec.expectedFileCount(split: split))
     progress.report(.taskPrepared(
       task: spec.name, split: split, examples: info.examples, tokens: info.tokens, blocksScored: blocks.count,
       blocksAvailable: all.count))
     return PreparedTask(info: info, blocks: blocks)
+  }
+
+  /// What a split's token ids depend on: the task's reading rules, the data files' and the tokenizer files' digests,
+  /// and the tool version (a change to the reader, detokenizer or tokenizer code ships with a new version).
+  private func tokenCacheKey(spec: TaskSpec, split: String, files: [FileDigest], tokenizerDirectory: URL) throws -> String {
+    let tokenizerFiles = try GPT2Tokenizer.sourceFiles(directory: tokenizerDirectory).map { try Digests.sha256(file: $0).hex }
+    let rules = [spec.reader.rawValue, spec.detokenizer.rawValue, spec.field ?? "", split]
+    let parts = ["tokens-v1", LTMBenchVersion.current] + rules + files.map { "\($0.path)=\($0.sha256)" } + tokenizerFiles
+    return Digests.sha256(string: parts.joined(separator: "\n"))
   }
 
   /// Scores every block of this run (or shard) not already in the cache, in batches, caching each record as
@@ -187,11 +206,13 @@ public final class ZeroShotRunner {
     if resumed > 0 { progress.report(.resumed(model: id, task: task.info.name, blocks: resumed)) }
 
     let pending = selected.filter { records[$0] == nil }
+    let computedWith = HarnessSettings.computeSignature
     let started = Date()
     var tokensDone = 0
     for batchStart in stride(from: 0, to: pending.count, by: configuration.batchBlocks) {
       let batch = Array(pending[batchStart..<min(batchStart + configuration.batchBlocks, pending.count)])
-      for record in try variant.score(batch.map { Array(blocks.block($0)) }, batch) {
+      for var record in try variant.score(batch.map { Array(blocks.block($0)) }, batch) {
+        record.computedWith = computedWith
         try cache.record(record, for: keys[record.index]!)
         records[record.index] = record
         tokensDone += record.tokens

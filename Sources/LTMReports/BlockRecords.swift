@@ -14,8 +14,14 @@ public struct BlockRecord: Codable, Sendable, Equatable {
   public var kl: Double?
   /// The block's bound re-estimated with fresh noise (LTM), when the scorer computes it.
   public var fresh: FreshBlockEstimate?
+  /// What computed the block ("threads=2 blas=SkylakeX"): GEMM reductions depend on the thread count and the
+  /// BLAS kernels in the last bits, so a result lists every combination its blocks came from (`computed_with`).
+  public var computedWith: String?
 
-  public init(index: Int, nll: Double, tokens: Int, kl: Double? = nil, fresh: FreshBlockEstimate? = nil) {
+  enum CodingKeys: String, CodingKey { case index, nll, tokens, kl, fresh, computedWith = "computed_with" }
+
+  public init(index: Int, nll: Double, tokens: Int, kl: Double? = nil, fresh: FreshBlockEstimate? = nil, computedWith: String? = nil) {
+    self.computedWith = computedWith
     self.index = index
     self.nll = nll
     self.tokens = tokens
@@ -85,6 +91,8 @@ extension ResultEntry {
       blocks = summary.blocks
       boundParts = Self.boundParts(ordered)
       freshBound = try Self.freshBound(ordered, aggregation: aggregation)
+      let sources = Set(ordered.compactMap(\.computedWith))
+      computedWith = sources.isEmpty ? nil : sources.sorted()
     } catch let error as PerplexityError {
       throw AggregationError.perplexity(error.description)
     }

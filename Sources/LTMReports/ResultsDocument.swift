@@ -229,6 +229,9 @@ public struct ResultEntry: Codable, Sendable, Equatable {
   public var tolerance: Double?
   /// Every block's score, in block order; written by shard runs so `ltm-bench merge` can recombine them exactly.
   public var perBlock: [BlockRecord]?
+  /// The distinct (thread count, BLAS kernels) its blocks were computed with; more than one means cached or
+  /// merged blocks from runs that differed there (numbers then agree to ~1e-9 relative, not bit for bit).
+  public var computedWith: [String]?
 
   public init(
     model: String, task: String, split: String, protocolName: String, bound: String, headline: String, ppl: Double,
@@ -267,6 +270,7 @@ public struct ResultEntry: Codable, Sendable, Equatable {
     case scoredTokens = "scored_tokens", blocks, examples, complete, partialReasons = "partial_reasons"
     case wallSeconds = "wall_seconds", inferenceSteps = "inference_steps", scorerSettings = "scorer_settings"
     case boundParts = "bound_parts", freshBound = "fresh_bound", tolerance, perBlock = "per_block"
+    case computedWith = "computed_with"
   }
 
   /// Decodes files written before the LTM fields existed: `scorer_settings` defaults to empty.
@@ -294,6 +298,7 @@ public struct ResultEntry: Codable, Sendable, Equatable {
     freshBound = try c.decodeIfPresent(FreshBound.self, forKey: .freshBound)
     tolerance = try c.decodeIfPresent(Double.self, forKey: .tolerance)
     perBlock = try c.decodeIfPresent([BlockRecord].self, forKey: .perBlock)
+    computedWith = try c.decodeIfPresent([String].self, forKey: .computedWith)
   }
 
   /// "≤ 95.26" for a bound, "82.05" for an exact value: a bound is never printed without its sign.

@@ -46,6 +46,18 @@ public final class GPT2Tokenizer: @unchecked Sendable {
   /// Loads from a directory holding vocab.json+merges.txt, encoder.json+vocab.bpe, or one *.tiktoken file, in that
   /// order of preference. Errors name the file by its full path.
   public static func load(directory: URL) throws -> GPT2Tokenizer {
+    let files = try sourceFiles(directory: directory)
+    if files.count == 2 {
+      return GPT2Tokenizer(
+        model: try VocabularyFormats.model(
+          vocabJSON: try read(files[0]), merges: try read(files[1]), vocabFile: files[0].path, mergesFile: files[1].path))
+    }
+    return GPT2Tokenizer(model: try VocabularyFormats.model(tiktoken: try read(files[0]), file: files[0].path))
+  }
+
+  /// The files `load(directory:)` reads, in its order of preference: [vocab, merges] or [rank file]. Their digests
+  /// identify the tokenizer (the token cache is keyed by them).
+  public static func sourceFiles(directory: URL) throws -> [URL] {
     let fm = FileManager.default
     var isDirectory: ObjCBool = false
     guard fm.fileExists(atPath: directory.path, isDirectory: &isDirectory), isDirectory.boolValue else {
@@ -56,10 +68,7 @@ public final class GPT2Tokenizer: @unchecked Sendable {
       return fm.fileExists(atPath: url.path) ? url : nil
     }
     for (vocabName, mergesName) in [("vocab.json", "merges.txt"), ("encoder.json", "vocab.bpe")] {
-      guard let vocab = existing(vocabName), let merges = existing(mergesName) else { continue }
-      return GPT2Tokenizer(
-        model: try VocabularyFormats.model(
-          vocabJSON: try read(vocab), merges: try read(merges), vocabFile: vocab.path, mergesFile: merges.path))
+      if let vocab = existing(vocabName), let merges = existing(mergesName) { return [vocab, merges] }
     }
     let rankFiles = ((try? fm.contentsOfDirectory(atPath: directory.path)) ?? [])
       .filter { $0.hasSuffix(".tiktoken") }.sorted()
@@ -68,8 +77,7 @@ public final class GPT2Tokenizer: @unchecked Sendable {
       throw TokenizerError.malformed(
         file: directory.path, reason: "\(rankFiles.count) *.tiktoken files (\(rankFiles.joined(separator: ", "))); expected one")
     }
-    let url = directory.appendingPathComponent(first)
-    return GPT2Tokenizer(model: try VocabularyFormats.model(tiktoken: try read(url), file: url.path))
+    return [directory.appendingPathComponent(first)]
   }
 
   private static func read(_ url: URL) throws -> [UInt8] {
