@@ -79,7 +79,7 @@ let package = Package(
       name: "LTMReportsTests",
       dependencies: ["LTMReports", "LTMTestSupport", .product(name: "ZIPFoundation", package: "ZIPFoundation")],
       exclude: ["Fixtures"]),
-    .testTarget(name: "LTMHarnessTests", dependencies: ["LTMHarness", "LTMReports", "LTMModels", "LTMTestSupport"]),
+    .testTarget(name: "LTMHarnessTests", dependencies: ["LTMHarness", "LTMReports", "LTMModels", "LTMTensor", "LTMTestSupport"]),
     // ZIPFoundation builds the zip archives the tests serve; LTMModels loads the model a fake hub served.
     .testTarget(
       name: "LTMDownloadTests",

@@ -11,8 +11,10 @@ struct ThreadsOption: ParsableArguments {
   @Option(help: "Threads for OpenBLAS and the row kernels (default: every CPU this process may use, affinity and cgroup quota counted; at most 4× that).")
   var threads: Int?
 
-  /// The count to use; a bad value is a one-line error.
-  func resolved() throws -> Int { try CLIErrors.oneLine { try ThreadCount.resolve(threads) } }
+  /// Checked before any other work (a model or data path is not even looked at): one `error:` line, exit 1.
+  func validate() throws {
+    try CLIErrors.oneLine { _ = try ThreadCount.resolve(threads) }
+  }
 }
 
 /// The one warning line for OpenBLAS kernels older than the CPU allows, printed by the commands that compute.
