@@ -129,7 +129,10 @@ final class MDLMMicroParityTests: MDLMFixtureParity {
     let options = MDLMBoundOptions(timeSamples: 3, seed: 7)
     let both = try model.evaluate(blocks: x0, blockIndices: [10, 11], options: options)
     let second = try model.evaluate(blocks: [x0[1]], blockIndices: [11], options: options)
-    XCTAssertEqual(both[1].nll, second[0].nll, accuracy: 1e-9 * abs(second[0].nll))
+    // The draws are seeded per block, so batching changes no draw; the GEMM shapes do change (2 blocks → twice the
+    // rows), and OpenBLAS's AVX-512 kernels take another path for small shapes, which moves the last bits (1e-8
+    // relative seen on SkylakeX/Cooperlake; Haswell kernels happen to agree exactly). A wrong seed moves it by ~1e-2.
+    XCTAssertEqual(both[1].nll, second[0].nll, accuracy: 1e-6 * abs(second[0].nll))
     XCTAssertEqual(both[1].scoredTokens, 64)
     XCTAssertNotNil(both[0].variance)
     let other = try model.evaluate(blocks: [x0[1]], blockIndices: [11], options: MDLMBoundOptions(timeSamples: 3, seed: 8))

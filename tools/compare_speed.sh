@@ -1,0 +1,73 @@
+#!/usr/bin/env bash
+# Side-by-side speed of ltm-bench and the PyTorch tools users run today, in one go, on this machine, printing ratios.
+#   1. GPT-2-small shape (random weights, saved by transformers), first 2 WikiText-2 test blocks, `ltm` protocol:
+#      whole process (`ltm-bench zero-shot`) against transformers + torch (tools/speed_reference.py gpt2).
+#   2. LTM-S and LTM-M, one fast-loop step on a 1024-token block: `ltm-bench bench --ltm` against the authors'
+#      loop re-implemented in plain torch (tools/bench_torch_fastloop.py, weights-grad variant as their eval runs).
+#   3. MAUVE compute on 5000 + 5000 × 1280 features: `ltm-bench bench --mauve` against mauve-text 0.4.0.
+# Both sides get the same thread count (default: every CPU this process may use). The PyTorch side runs in a
+# throwaway venv (torch, transformers, mauve-text, faiss-cpu from PyPI; never a project dependency).
+# Usage: tools/compare_speed.sh [--threads N] [--venv DIR] [--shared DIR]
+set -euo pipefail
+cd "$(dirname "$0")/.."
+threads=$(nproc)
+venv="${TMPDIR:-/tmp}/ltm-bench-speed-venv"
+shared=../shared
+while (($#)); do
+  case $1 in
+    --threads) threads=$2; shift 2 ;;
+    --venv) venv=$2; shift 2 ;;
+    --shared) shared=$2; shift 2 ;;
+    *) echo "error: unknown option $1" >&2; exit 2 ;;
+  esac
+done
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+
+if [[ ! -x "$venv/bin/python" ]]; then
+  python3 -m venv "$venv"
+  "$venv/bin/pip" install -q torch==2.15.0 transformers==5.23.0 mauve-text==0.4.0 faiss-cpu scikit-learn
+fi
+py="$venv/bin/python"
+# Same flags as .ci/run, so the build folder is shared with the tests.
+swift build -c release -Xswiftc -enable-testing --product ltm-bench >/dev/null
+bin=.build/release/ltm-bench
+
+echo "machine: $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ *//'), $(nproc) CPUs, threads $threads"
+"$bin" bench --threads "$threads" --repeats 1 --block-length 16 | sed -n 2p
+echo "torch: $("$py" -c 'import torch; print(torch.__version__, torch.backends.cpu.get_cpu_capability())')"
+
+# A GPT-2-small-shaped checkpoint as transformers saves it, with the GPT-2 tokenizer files.
+"$py" - "$work/gpt2-small" "$shared/data/gpt2" <<'PY'
+import shutil, sys, torch, transformers
+torch.manual_seed(0)
+transformers.GPT2LMHeadModel(transformers.GPT2Config()).save_pretrained(sys.argv[1])
+for f in ("vocab.json", "merges.txt"):
+    shutil.copy(f"{sys.argv[2]}/{f}", f"{sys.argv[1]}/{f}")
+PY
+
+seconds() { /usr/bin/time -f %e "$@" 2>&1 >/dev/null | tail -1; }
+export OMP_NUM_THREADS=$threads MKL_NUM_THREADS=$threads
+# Warm the page cache and ltm-bench's start-up caches once each, as a user's second run finds them.
+"$bin" zero-shot --model "$work/gpt2-small" --tasks wikitext2 --split test --data-dir "$shared/data" --limit-blocks 2 \
+  --threads "$threads" --no-cache --output-dir "$work/warm" >/dev/null 2>&1
+ours=$(seconds "$bin" zero-shot --model "$work/gpt2-small" --tasks wikitext2 --split test --data-dir "$shared/data" \
+  --limit-blocks 2 --threads "$threads" --no-cache --output-dir "$work/zs")
+"$py" tools/speed_reference.py gpt2 "$work/gpt2-small" "$shared/data/wikitext/wiki.test.raw" >/dev/null 2>&1
+theirs=$(seconds "$py" tools/speed_reference.py gpt2 "$work/gpt2-small" "$shared/data/wikitext/wiki.test.raw")
+awk -v a="$ours" -v b="$theirs" 'BEGIN { printf "gpt2-small, 2 WikiText-2 blocks, whole process: ltm-bench %.2f s, transformers+torch %.2f s: %.2fx\n", a, b, b / a }'
+
+ltm=$("$bin" bench --threads "$threads" --ltm --repeats 2 --json)
+torchloop=$("$py" tools/bench_torch_fastloop.py --threads "$threads" --shapes S,M --variants weights-grad --repeats 2 --json)
+"$py" - "$ltm" "$torchloop" <<'PY'
+import json, sys
+ours, theirs = json.loads(sys.argv[1])["ltmFastLoop"], json.loads(sys.argv[2])
+for o, t in zip(ours, theirs["results"]):
+    step = t["secondsPerStep"]
+    print(f"{o['model'].split(' shape')[0]} fast-loop step: ltm-bench {o['secondsPerStep']:.3f} s ({o['stepToForwardRatio']:.2f}x a forward), "
+          f"authors' loop {step:.3f} s: {step / o['secondsPerStep']:.2f}x")
+PY
+
+ours=$("$bin" bench --threads "$threads" --mauve --repeats 1 --block-length 16 --json | "$py" -c 'import json,sys; print(json.load(sys.stdin)["mauve"]["totalSeconds"])')
+theirs=$("$py" tools/speed_reference.py mauve | sed -E 's/.*compute_seconds ([0-9.]+).*/\1/')
+awk -v a="$ours" -v b="$theirs" 'BEGIN { printf "MAUVE 5000+5000x1280 compute: ltm-bench %.2f s, mauve-text %.2f s: %.2f of mauve-text\n", a, b, a / b }'
