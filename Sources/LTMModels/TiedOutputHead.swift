@@ -7,7 +7,7 @@ import LTMTensor
 /// The [T, vocab] logits of a 1024-token block are 206 MB; they are computed `rowsPerChunk` rows at a time so the
 /// buffer stays cache- and memory-friendly, and the log-sum-exps of a chunk run on all threads.
 public enum TiedOutputHead {
-  public static let rowsPerChunk = 128
+  public static let rowsPerChunk = 512
 
   /// NLL of tokens[i+1] given hidden row i, for i in 0..<tokens.count−1.
   public static func nextTokenNLL(

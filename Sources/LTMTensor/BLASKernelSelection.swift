@@ -86,23 +86,33 @@ public struct BLASKernelStatus: Codable, Sendable, Equatable {
   }
 }
 
-/// Makes OpenBLAS use the newest kernels the CPU can run, without ever overriding the user.
+/// Makes OpenBLAS use the newest kernels the CPU can run, and park its idle threads quickly, without ever
+/// overriding the user.
 ///
 /// OpenBLAS (DYNAMIC_ARCH builds) picks its kernel table once, in the shared library's constructor, from CPUID or
-/// from `OPENBLAS_CORETYPE`; there is no API to switch it afterwards. So when the table it picked is a fallback,
-/// the process re-executes itself once, first thing in `main`, with `OPENBLAS_CORETYPE` set and a marker variable
-/// that both stops a second re-exec and tells the new process what was corrected. The alternatives were worse:
-/// `dlopen`-ing OpenBLAS after setting the variable would replace the SwiftPM system-library link for every module,
-/// and setting the variable in a wrapper script would not cover `swift run` or a copied binary. The cost is one
-/// `execv` (a few milliseconds) and only on machines where OpenBLAS fell back; never on the hot path.
+/// from `OPENBLAS_CORETYPE`, and starts its thread pool there with `OPENBLAS_THREAD_TIMEOUT`; there is no API to
+/// change either afterwards. So the process re-executes itself once, first thing in `main`, with the variables set
+/// and a marker that stops a second re-exec and tells the new process what was corrected. The alternatives were
+/// worse: `dlopen`-ing OpenBLAS after setting the variables would replace the SwiftPM system-library link for every
+/// module, and a wrapper script would not cover `swift run` or a copied binary. The cost is one `execv` (a few
+/// milliseconds) at start-up, never on the hot path.
+///
+/// Why the thread timeout: OpenBLAS's idle workers spin (`sched_yield`) for 2^28 cycles, about 0.1 s, after every
+/// GEMM. Between GEMMs the row kernels (layer norms, softmax, the output log-sum-exp) run on every core, so the
+/// spinning workers steal their cycles: on 2 cores GPT-2-small scoring was 10–14% slower. 2^12 cycles is enough to
+/// catch back-to-back GEMMs.
 public enum BLASKernelSelection {
-  /// Set by ltm-bench on its re-executed self: the core OpenBLAS had detected.
+  /// Set by ltm-bench on its re-executed self: the core OpenBLAS had detected, when it was corrected.
   public static let correctedFromVariable = "LTM_BENCH_BLAS_CORRECTED_FROM"
+  /// Set on the re-executed process: never re-execute again.
+  public static let reexecutedVariable = "LTM_BENCH_REEXECUTED"
   /// Test hook: treat OPENBLAS_CORETYPE as what OpenBLAS detected, so the correction runs on any machine.
   public static let pretendDetectedVariable = "LTM_BENCH_TEST_CORETYPE_IS_DETECTED"
+  /// log2 of the cycles an idle OpenBLAS worker spins before it sleeps (OpenBLAS's default is 28).
+  public static let threadTimeout = "12"
 
   public enum Decision: Equatable, Sendable {
-    /// Keep the kernels in use.
+    /// Keep the process as it is.
     case keep(BLASKernelStatus)
     /// Re-execute with these variables added.
     case reexecute(environment: [String: String])
@@ -110,27 +120,51 @@ public enum BLASKernelSelection {
 
   /// The pure decision, from the environment, the core in use, OpenBLAS's build string and the CPU.
   public static func decide(environment env: [String: String], coreInUse: String, buildConfiguration: String, cpu: CPUFeatures) -> Decision {
+    let (status, correction) = coreStatus(environment: env, coreInUse: coreInUse, buildConfiguration: buildConfiguration, cpu: cpu)
+    guard env[reexecutedVariable] != "1" else { return .keep(status) }
+    var additions: [String: String] = [:]
+    if let correction {
+      additions["OPENBLAS_CORETYPE"] = correction
+      additions[correctedFromVariable] = coreInUse
+    }
+    if env["OPENBLAS_THREAD_TIMEOUT"] == nil && env["GOTO_THREAD_TIMEOUT"] == nil {
+      additions["OPENBLAS_THREAD_TIMEOUT"] = threadTimeout
+    }
+    guard !additions.isEmpty else { return .keep(status) }
+    additions[reexecutedVariable] = "1"
+    return .reexecute(environment: additions)
+  }
+
+  /// How the kernels in use were chosen, and the core to switch to when they are a fallback that can be corrected.
+  static func coreStatus(environment env: [String: String], coreInUse: String, buildConfiguration: String, cpu: CPUFeatures)
+    -> (BLASKernelStatus, correction: String?)
+  {
     let best = cpu.bestKernels
-    let tierInUse = KernelTier.of(core: coreInUse)
-    let isFallback = tierInUse.map { $0 < best.tier } ?? false
-    func status(_ selectedBy: String, detected: String? = nil, warning: String? = nil) -> Decision {
-      .keep(BLASKernelStatus(core: coreInUse, selectedBy: selectedBy, detectedCore: detected, cpu: cpu.summary, warning: warning))
+    let isFallback = KernelTier.of(core: coreInUse).map { $0 < best.tier } ?? false
+    func status(_ selectedBy: String, detected: String? = nil, warning: String? = nil) -> BLASKernelStatus {
+      BLASKernelStatus(core: coreInUse, selectedBy: selectedBy, detectedCore: detected, cpu: cpu.summary, warning: warning)
     }
     func unfixable(_ why: String) -> String {
       "warning: OpenBLAS runs \(coreInUse) kernels on a CPU that can run \(best.core) (\(cpu.summary)); \(why): matmuls may be several times slower"
     }
     if let from = env[correctedFromVariable], !from.isEmpty {
-      return isFallback
+      let s = isFallback
         ? status("fallback", detected: from, warning: unfixable("setting OPENBLAS_CORETYPE=\(best.core) did not take effect"))
         : status("corrected", detected: from)
+      return (s, nil)
     }
     let userCore = env["OPENBLAS_CORETYPE"].flatMap { $0.isEmpty ? nil : $0 }
-    if userCore != nil && env[pretendDetectedVariable] != "1" { return status("user") }
-    guard isFallback else { return status("detected") }
+    if userCore != nil && env[pretendDetectedVariable] != "1" { return (status("user"), nil) }
+    guard isFallback else { return (status("detected"), nil) }
     guard buildConfiguration.contains("DYNAMIC_ARCH") else {
-      return status("fallback", warning: unfixable("this OpenBLAS build has one kernel set (no DYNAMIC_ARCH)"))
+      return (status("fallback", warning: unfixable("this OpenBLAS build has one kernel set (no DYNAMIC_ARCH)")), nil)
     }
-    return .reexecute(environment: ["OPENBLAS_CORETYPE": best.core, correctedFromVariable: coreInUse])
+    if env[reexecutedVariable] == "1" {
+      return (status("fallback", warning: unfixable("ltm-bench could not re-execute itself with OPENBLAS_CORETYPE=\(best.core)")), nil)
+    }
+    let pending = status(
+      "fallback", warning: "warning: OpenBLAS runs \(coreInUse) kernels on a CPU that can run \(best.core); set OPENBLAS_CORETYPE=\(best.core) for full speed")
+    return (pending, best.core)
   }
 
   /// The core OpenBLAS loaded for this process.
@@ -139,21 +173,14 @@ public enum BLASKernelSelection {
     return String(cString: name).trimmingCharacters(in: .whitespaces)
   }
 
-  /// This process's status (after any correction): for reports and `bench`.
+  /// This process's status (after any correction): for reports and `bench`. In a process that never called
+  /// `correctAtStartup` (tests, library users), a fallback is reported as such, with the variable that fixes it.
   public static var current: BLASKernelStatus {
-    switch decide(environment: ProcessInfo.processInfo.environment, coreInUse: coreInUse, buildConfiguration: BLAS.configuration, cpu: .current) {
-    case .keep(let status): return status
-    case .reexecute:
-      // Only reachable where `correctAtStartup` was not called (tests, library users): say so, once per report.
-      let best = CPUFeatures.current.bestKernels.core
-      return BLASKernelStatus(
-        core: coreInUse, selectedBy: "fallback", detectedCore: nil, cpu: CPUFeatures.current.summary,
-        warning: "warning: OpenBLAS runs \(coreInUse) kernels on a CPU that can run \(best); set OPENBLAS_CORETYPE=\(best) for full speed")
-    }
+    coreStatus(environment: ProcessInfo.processInfo.environment, coreInUse: coreInUse, buildConfiguration: BLAS.configuration, cpu: .current).0
   }
 
-  /// Called first thing in `main`: re-executes the process when OpenBLAS fell back to an older core. Returns only
-  /// when no re-exec is needed or it failed; the returned status says which (and carries any warning).
+  /// Called first thing in `main`: re-executes the process once with OpenBLAS's load-time variables set (see above).
+  /// Returns only when no re-exec is needed or it failed; the returned status carries any warning.
   public static func correctAtStartup() -> BLASKernelStatus {
     let env = ProcessInfo.processInfo.environment
     switch decide(environment: env, coreInUse: coreInUse, buildConfiguration: BLAS.configuration, cpu: .current) {
@@ -162,11 +189,13 @@ public enum BLASKernelSelection {
     case .reexecute(let additions):
       for (name, value) in additions { setenv(name, value, 1) }
       execv("/proc/self/exe", CommandLine.unsafeArgv)
-      // execv returned: it failed. Undo the marker so the status below reports the fallback honestly.
-      unsetenv(correctedFromVariable)
-      if env["OPENBLAS_CORETYPE"] == nil { unsetenv("OPENBLAS_CORETYPE") }
+      // execv returned: it failed. Put the environment back so the status below reports any fallback honestly.
+      let failure = errno
+      for name in additions.keys where env[name] == nil { unsetenv(name) }
       var status = current
-      status.warning = "warning: OpenBLAS runs \(coreInUse) kernels on a CPU that can run \(CPUFeatures.current.bestKernels.core), and re-executing with OPENBLAS_CORETYPE failed (errno \(errno))"
+      if status.warning != nil {
+        status.warning = (status.warning ?? "") + " (re-executing failed: errno \(failure))"
+      }
       return status
     }
   }

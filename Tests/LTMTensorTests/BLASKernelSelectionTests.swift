@@ -12,23 +12,42 @@ final class BLASKernelSelectionTests: XCTestCase {
 
   func testFallbackOnAVX512IsCorrectedToSkylakeX() {
     let d = BLASKernelSelection.decide(environment: [:], coreInUse: "Prescott", buildConfiguration: build, cpu: emeraldRapids)
-    XCTAssertEqual(d, .reexecute(environment: ["OPENBLAS_CORETYPE": "SkylakeX", "LTM_BENCH_BLAS_CORRECTED_FROM": "Prescott"]))
+    XCTAssertEqual(d, .reexecute(environment: reexec(["OPENBLAS_CORETYPE": "SkylakeX", "LTM_BENCH_BLAS_CORRECTED_FROM": "Prescott"])))
+  }
+
+  /// The variables every re-exec sets besides the named ones: the thread timeout and the loop guard.
+  private func reexec(_ extra: [String: String]) -> [String: String] {
+    extra.merging(["OPENBLAS_THREAD_TIMEOUT": "12", "LTM_BENCH_REEXECUTED": "1"]) { a, _ in a }
+  }
+
+  /// What a re-executed process sees: the guard set, so it keeps whatever it has.
+  private let done = ["LTM_BENCH_REEXECUTED": "1", "OPENBLAS_THREAD_TIMEOUT": "12"]
+
+  func testTheThreadTimeoutIsSetOnceAndTheUsersValueWins() {
+    let d = BLASKernelSelection.decide(environment: [:], coreInUse: "SkylakeX", buildConfiguration: build, cpu: emeraldRapids)
+    XCTAssertEqual(d, .reexecute(environment: reexec([:])))
+    for env in [["OPENBLAS_THREAD_TIMEOUT": "28"], ["GOTO_THREAD_TIMEOUT": "20"], done] {
+      guard case .keep(let s) = BLASKernelSelection.decide(environment: env, coreInUse: "SkylakeX", buildConfiguration: build, cpu: emeraldRapids) else {
+        return XCTFail("re-executed although \(env) was set")
+      }
+      XCTAssertEqual(s.selectedBy, "detected")
+    }
   }
 
   func testFallbackOnZenIsCorrectedToZen() {
     let d = BLASKernelSelection.decide(environment: [:], coreInUse: "Sandybridge", buildConfiguration: build, cpu: zen3)
-    XCTAssertEqual(d, .reexecute(environment: ["OPENBLAS_CORETYPE": "Zen", "LTM_BENCH_BLAS_CORRECTED_FROM": "Sandybridge"]))
+    XCTAssertEqual(d, .reexecute(environment: reexec(["OPENBLAS_CORETYPE": "Zen", "LTM_BENCH_BLAS_CORRECTED_FROM": "Sandybridge"])))
   }
 
   func testRightOrNewerOrUnknownCoresAreKept() {
     for core in ["SkylakeX", "Cooperlake", "SapphireRapids", "Zen5Future"] {
-      guard case .keep(let s) = BLASKernelSelection.decide(environment: [:], coreInUse: core, buildConfiguration: build, cpu: emeraldRapids) else {
+      guard case .keep(let s) = BLASKernelSelection.decide(environment: done, coreInUse: core, buildConfiguration: build, cpu: emeraldRapids) else {
         return XCTFail("\(core) should be kept")
       }
       XCTAssertEqual(s.selectedBy, "detected")
       XCTAssertNil(s.warning)
     }
-    guard case .keep(let zen) = BLASKernelSelection.decide(environment: [:], coreInUse: "Haswell", buildConfiguration: build, cpu: zen3) else {
+    guard case .keep(let zen) = BLASKernelSelection.decide(environment: done, coreInUse: "Haswell", buildConfiguration: build, cpu: zen3) else {
       return XCTFail("Haswell kernels on Zen 3 are the AVX2 tier")
     }
     XCTAssertEqual(zen.selectedBy, "detected")
@@ -36,14 +55,15 @@ final class BLASKernelSelectionTests: XCTestCase {
 
   func testTheUsersCoreTypeAlwaysWins() {
     let d = BLASKernelSelection.decide(
-      environment: ["OPENBLAS_CORETYPE": "Prescott"], coreInUse: "Prescott", buildConfiguration: build, cpu: emeraldRapids)
+      environment: ["OPENBLAS_CORETYPE": "Prescott", "OPENBLAS_THREAD_TIMEOUT": "28"], coreInUse: "Prescott", buildConfiguration: build,
+      cpu: emeraldRapids)
     guard case .keep(let s) = d else { return XCTFail("the user's OPENBLAS_CORETYPE was overridden: \(d)") }
     XCTAssertEqual(s.selectedBy, "user")
     XCTAssertNil(s.warning)
   }
 
   func testAfterTheReexecTheCorrectionIsRecordedAndNeverRepeated() {
-    let env = ["OPENBLAS_CORETYPE": "SkylakeX", "LTM_BENCH_BLAS_CORRECTED_FROM": "Prescott"]
+    let env = done.merging(["OPENBLAS_CORETYPE": "SkylakeX", "LTM_BENCH_BLAS_CORRECTED_FROM": "Prescott"]) { a, _ in a }
     guard case .keep(let ok) = BLASKernelSelection.decide(environment: env, coreInUse: "SkylakeX", buildConfiguration: build, cpu: emeraldRapids) else {
       return XCTFail("re-executed twice")
     }
@@ -60,7 +80,8 @@ final class BLASKernelSelectionTests: XCTestCase {
 
   func testAStaticBuildThatFellBackWarnsOnce() {
     let d = BLASKernelSelection.decide(
-      environment: [:], coreInUse: "Prescott", buildConfiguration: "OpenBLAS 0.3.21 NO_AFFINITY Prescott MAX_THREADS=64", cpu: emeraldRapids)
+      environment: ["OPENBLAS_THREAD_TIMEOUT": "28"], coreInUse: "Prescott", buildConfiguration: "OpenBLAS 0.3.21 NO_AFFINITY Prescott MAX_THREADS=64",
+      cpu: emeraldRapids)
     guard case .keep(let s) = d else { return XCTFail("a static build cannot be re-selected: \(d)") }
     XCTAssertEqual(s.selectedBy, "fallback")
     XCTAssertTrue(s.warning?.contains("no DYNAMIC_ARCH") ?? false, s.warning ?? "no warning")
@@ -70,7 +91,7 @@ final class BLASKernelSelectionTests: XCTestCase {
     let d = BLASKernelSelection.decide(
       environment: ["OPENBLAS_CORETYPE": "Prescott", "LTM_BENCH_TEST_CORETYPE_IS_DETECTED": "1"], coreInUse: "Prescott",
       buildConfiguration: build, cpu: emeraldRapids)
-    XCTAssertEqual(d, .reexecute(environment: ["OPENBLAS_CORETYPE": "SkylakeX", "LTM_BENCH_BLAS_CORRECTED_FROM": "Prescott"]))
+    XCTAssertEqual(d, .reexecute(environment: reexec(["OPENBLAS_CORETYPE": "SkylakeX", "LTM_BENCH_BLAS_CORRECTED_FROM": "Prescott"])))
   }
 
   func testTiersAndBestKernels() {
