@@ -391,7 +391,7 @@ public final class MDLMModel: BlockScoringModel {
 
   /// Rows of the output head computed per chunk when scoring (as `TiedOutputHead`): the logits of a chunk, never
   /// of the whole block (206 MB at 1024 × 50258); each chunk is one multi-threaded GEMM, its rows spread over threads.
-  static let headTile = 128
+  static let headTile = 512
 
   /// log p_θ(x0_i | x_t) under SUBS for every position of each block (`sigmas[b]`: block b's σ(t), read only by
   /// time-conditioned checkpoints): 0 where x_t is unmasked (carry-over), else the
