@@ -2,9 +2,12 @@
 # Side-by-side speed of ltm-bench and the PyTorch tools users run today, in one go, on this machine, printing ratios.
 #   1. GPT-2-small shape (random weights, saved by transformers), first 2 WikiText-2 test blocks, `ltm` protocol:
 #      whole process (`ltm-bench zero-shot`) against transformers + torch (tools/speed_reference.py gpt2).
-#   2. LTM-S and LTM-M, one fast-loop step on a 1024-token block: `ltm-bench bench --ltm` against the authors'
+#   2. LTM-S shape (3 × 512, 8 heads, N_z 24, random weights in the authors' torch.save format), 1 PTB test block, 4
+#      fast-loop steps: whole process (`ltm-bench zero-shot --elbo-samples 0`) against the authors' loop
+#      (tools/speed_reference.py ltm).
+#   3. LTM-S and LTM-M, one fast-loop step on a 1024-token block: `ltm-bench bench --ltm` against the authors'
 #      loop re-implemented in plain torch (tools/bench_torch_fastloop.py, weights-grad variant as their eval runs).
-#   3. MAUVE compute on 5000 + 5000 × 1280 features: `ltm-bench bench --mauve` against mauve-text 0.4.0.
+#   4. MAUVE compute on 5000 + 5000 × 1280 features: `ltm-bench bench --mauve` against mauve-text 0.4.0.
 # Both sides get the same thread count (default: every CPU this process may use). The PyTorch side runs in a
 # throwaway venv (torch, transformers, mauve-text, faiss-cpu from PyPI; never a project dependency).
 # Usage: tools/compare_speed.sh [--threads N] [--venv DIR] [--shared DIR]
@@ -56,6 +59,42 @@ ours=$(seconds "$bin" zero-shot --model "$work/gpt2-small" --tasks wikitext2 --s
 "$py" tools/speed_reference.py gpt2 "$work/gpt2-small" "$shared/data/wikitext/wiki.test.raw" >/dev/null 2>&1
 theirs=$(seconds "$py" tools/speed_reference.py gpt2 "$work/gpt2-small" "$shared/data/wikitext/wiki.test.raw")
 awk -v a="$ours" -v b="$theirs" 'BEGIN { printf "gpt2-small, 2 WikiText-2 blocks, whole process: ltm-bench %.2f s, transformers+torch %.2f s: %.2fx\n", a, b, b / a }'
+
+# An LTM-S checkpoint as the authors' train_ltm.py saves it (torch.compile's _orig_mod keys, model_args, config).
+"$py" - "$work/ltm-s" "$shared/data/gpt2" <<'PY'
+import os, shutil, sys, torch
+sys.path.insert(0, "tools")
+from bench_torch_fastloop import LTM
+torch.manual_seed(0)
+model = LTM(3)
+names = {"w1": "feed_forward.gate_proj", "w2": "feed_forward.down_proj", "w3": "feed_forward.up_proj",
+         "attention.": "attention._orig_mod.", "cross_attention.": "cross_attention._orig_mod."}
+state = {}
+for k, v in model.state_dict().items():
+    parts = k.split(".")
+    if len(parts) > 2 and parts[0] == "layers":
+        rest = ".".join(parts[2:])
+        for a, b in names.items():
+            if rest.startswith(a):
+                rest = b + rest[len(a):]
+                break
+        k = f"layers.{parts[1]}.{rest}"
+    state[k] = v.clone()
+os.makedirs(sys.argv[1])
+args = {"dim": 512, "n_layers": 3, "n_heads": 8, "n_kv_heads": 8, "vocab_size": 50258, "multiple_of": 32,
+        "max_seq_len": 1024, "dropout": 0.0, "window_size": 256, "use_liger": True, "max_z_len": 24, "use_z_pos_emb": True}
+config = {"num_steps": 4, "fast_lr": 0.34, "max_z_len": 24, "z_dim": 512, "inference_method": "adamVI",
+          "vocab_size": 50258, "max_seq_len": 1024}
+torch.save({"model": state, "model_args": args, "config": config, "iter_num": 0, "best_val_loss": 0.0}, f"{sys.argv[1]}/ckpt.pt")
+for f in ("vocab.json", "merges.txt"):
+    shutil.copy(f"{sys.argv[2]}/{f}", f"{sys.argv[1]}/{f}")
+PY
+"$bin" zero-shot --model "$work/ltm-s/ckpt.pt" --tasks ptb --split test --data-dir "$shared/data" --limit-blocks 1 \
+  --elbo-samples 0 --threads "$threads" --no-cache --output-dir "$work/warm-ltm" >/dev/null 2>&1
+ours=$(seconds "$bin" zero-shot --model "$work/ltm-s/ckpt.pt" --tasks ptb --split test --data-dir "$shared/data" \
+  --limit-blocks 1 --elbo-samples 0 --threads "$threads" --no-cache --output-dir "$work/zs-ltm")
+theirs=$(seconds "$py" tools/speed_reference.py ltm "$work/ltm-s/ckpt.pt" "$shared/data/ptb/ptb.test.txt")
+awk -v a="$ours" -v b="$theirs" 'BEGIN { printf "LTM-S, 1 PTB block x 4 steps, whole process: ltm-bench %.2f s, authors\x27 loop %.2f s: %.2fx\n", a, b, b / a }'
 
 ltm=$("$bin" bench --threads "$threads" --ltm --repeats 2 --json)
 torchloop=$("$py" tools/bench_torch_fastloop.py --threads "$threads" --shapes S,M --variants weights-grad --repeats 2 --json)

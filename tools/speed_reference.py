@@ -5,6 +5,11 @@
                             WikiText-2 test (MDLM's wt_detokenizer rules), tokenize with GPT2TokenizerFast, append
                             EOS per line, cut the first 2 blocks of 1024 tokens (the `ltm` protocol) and sum the NLL
                             of each under torch.no_grad(). Prints the per-block NLL sums.
+  ltm CKPT PTB_TEST_TXT   : a whole process: import torch, load the authors' torch.save checkpoint into the decoder
+                            of tools/bench_torch_fastloop.py (their modules, Liger kernels replaced by the same math in
+                            plain torch), read and detokenize PTB test, tokenize, take the first 1024-token block and
+                            run the authors' fast loop (`_adamVI`: num_steps AdamW steps on (mu, log_var), weights
+                            left requiring grad as their eval leaves them), then the final NELBO. Prints it.
   mauve                   : mauve-text 0.4.0's compute_mauve (device -1, defaults) on 5000 + 5000 features of 1280
                             dims with the spectrum `ltm-bench bench --mauve` uses; prints the compute seconds only.
 Run inside the throwaway venv that compare_speed.sh makes; nothing here is a project dependency.
@@ -49,6 +54,57 @@ def gpt2(ckpt, raw):
             print(f"block {b}: nll_sum {nll.item():.4f}")
 
 
+def ptb_detokenizer(s):
+    # MDLM dataloader.py ptb_detokenizer.
+    for a, b in [(" 's", "'s"), ("s ' ", "s' "), (" n't", "n't"), (" \n ", "\n"), ("\\/", "/")]:
+        s = s.replace(a, b)
+    for a, b in [(" 'll", "'ll"), (" 'm", "'m"), (" 've", "'ve"), (" 're", "'re"), (" 'd", "'d"), (" ,", ","),
+                 (" .", "."), (" ?", "?"), (" !", "!"), (" ;", ";"), (" :", ":"), ("$ ", "$"), (" %", "%")]:
+        s = s.replace(a, b)
+    return s.replace("<unk>", "[unk]").replace(" n ", " N ")
+
+
+def ltm(ckpt_path, ptb):
+    import math
+    import os
+    import torch
+    import transformers
+    sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+    from bench_torch_fastloop import LTM, fast_lr
+    ck = torch.load(ckpt_path, map_location="cpu", weights_only=False)
+    args, config = ck["model_args"], ck["config"]
+    model = LTM(args["n_layers"], dim=args["dim"], n_heads=args["n_heads"], vocab=args["vocab_size"],
+                max_z_len=args["max_z_len"], window=args["window_size"], max_seq_len=args["max_seq_len"]).eval()
+    names = {"feed_forward.gate_proj": "w1", "feed_forward.down_proj": "w2", "feed_forward.up_proj": "w3",
+             "attention._orig_mod": "attention", "cross_attention._orig_mod": "cross_attention"}
+    state = {}
+    for k, v in ck["model"].items():
+        for a, b in names.items():
+            k = k.replace(a, b)
+        state[k] = v
+    model.load_state_dict(state)
+    tok = transformers.GPT2TokenizerFast.from_pretrained(os.path.dirname(ckpt_path))
+    stream = []
+    for ids in tok([ptb_detokenizer(line.strip()) for line in open(ptb, encoding="utf-8")])["input_ids"]:
+        stream += ids + [tok.eos_token_id]
+    block = torch.tensor([stream[:1024]])
+    x, y = block[:, :-1], block[:, 1:]
+    n_z, dim, steps, lr = args["max_z_len"], args["dim"], config["num_steps"], config["fast_lr"]
+    torch.manual_seed(0)
+    mu = (torch.randn(1, n_z, dim) * 0.01).requires_grad_()
+    log_var = (torch.randn(1, n_z, dim) * 0.1 - 5.0).requires_grad_()
+    eps = torch.randn(1, n_z, dim)
+    opt = torch.optim.AdamW([mu, log_var], lr=lr, betas=(0.9, 0.999), eps=1e-8)
+    for step in range(steps):
+        for g in opt.param_groups:
+            g["lr"] = fast_lr(step, lr, steps)
+        opt.zero_grad(set_to_none=True)
+        model.nelbo(x, y, mu, log_var, eps).backward()
+        opt.step()
+    with torch.no_grad():
+        print(f"nelbo per token {model.nelbo(x, y, mu, log_var, eps).item() / 1023:.4f}")
+
+
 def mauve_compute():
     import numpy as np
     import mauve
@@ -69,5 +125,7 @@ def mauve_compute():
 if __name__ == "__main__":
     if sys.argv[1] == "gpt2":
         gpt2(sys.argv[2], sys.argv[3])
+    elif sys.argv[1] == "ltm":
+        ltm(sys.argv[2], sys.argv[3])
     else:
         mauve_compute()
