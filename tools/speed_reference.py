@@ -2,7 +2,8 @@
 """The PyTorch side of tools/compare_speed.sh: the same work as ltm-bench, done the way users do it today.
 
   gpt2 CKPT WIKI_TEST_RAW : a whole process: import torch+transformers, load the checkpoint, read and detokenize
-                            WikiText-2 test (MDLM's wt_detokenizer rules), tokenize with GPT2TokenizerFast, append
+                            WikiText-2 test (MDLM's wt_detokenizer rules, abridged: the blocks can differ from
+                            ltm-bench's in a few tokens; the work timed is the same), tokenize with GPT2TokenizerFast, append
                             EOS per line, cut the first 2 blocks of 1024 tokens (the `ltm` protocol) and sum the NLL
                             of each under torch.no_grad(). Prints the per-block NLL sums.
   ltm CKPT PTB_TEST_TXT   : a whole process: import torch, load the authors' torch.save checkpoint into the decoder
