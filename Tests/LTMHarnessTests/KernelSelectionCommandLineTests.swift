@@ -87,6 +87,24 @@ final class KernelSelectionCommandLineTests: XCTestCase {
     XCTAssertEqual(report["threads"] as? Int, UsableCPUs.count, "bench without --threads uses every usable CPU")
   }
 
+  /// Blocks cached at one thread count are reused at another, and the result says its blocks came from both.
+  func testResultsListWhatComputedTheirBlocks() throws {
+    let out = tempDir(), home = tempDir()
+    let model = try SharedData.file("fixtures/gpt2-tiny").path, data = try SharedData.file("data").path
+    func run(threads: Int, limit: Int) throws -> ResultEntry {
+      let r = try CommandLineRunner.run(
+        ["zero-shot", "--model", model, "--tasks", "ptb", "--split", "validation", "--data-dir", data,
+         "--limit-blocks", String(limit), "--threads", String(threads), "--output-dir", out.path],
+        besideBundleOf: Self.self, environment: ["LTM_BENCH_HOME": home.path])
+      XCTAssertEqual(r.status, 0, r.stderr)
+      return try XCTUnwrap(ResultsDocument.load(from: out.appendingPathComponent("results.json")).results.first)
+    }
+    let core = try run(threads: 1, limit: 2).computedWith?.first?.split(separator: " ").last.map(String.init) ?? "?"
+    let mixed = try run(threads: 2, limit: 4)
+    XCTAssertEqual(mixed.computedWith, ["threads=1 \(core)", "threads=2 \(core)"])
+    XCTAssertEqual(mixed.blocks, 4)
+  }
+
   func testBadThreadCountsAreOneLineErrors() throws {
     let limit = 4 * UsableCPUs.count
     for value in ["0", "-3", String(limit + 1), "100000"] {
