@@ -68,7 +68,7 @@ let package = Package(
 
     // Test support: locating ../shared, tolerance helpers. Not shipped in the product.
     .target(name: "LTMTestSupport"),
-    .testTarget(name: "LTMTensorTests", dependencies: ["LTMTensor", "LTMTestSupport"]),
+    .testTarget(name: "LTMTensorTests", dependencies: ["LTMTensor", "CLTMPlatform", "LTMTestSupport"]),
     .testTarget(name: "LTMCheckpointTests", dependencies: ["LTMCheckpoint", "LTMTestSupport"], exclude: ["Fixtures"]),
     .testTarget(name: "LTMTokenizerTests", dependencies: ["LTMTokenizer", "LTMTestSupport"], exclude: ["Fixtures"]),
     .testTarget(name: "LTMModelsTests", dependencies: ["LTMModels", "LTMTestSupport"], exclude: ["Fixtures"]),

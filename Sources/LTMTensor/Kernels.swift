@@ -1,3 +1,4 @@
+import CLTMPlatform
 import Foundation
 
 /// Row-wise kernels on raw fp32 buffers (row-major [rows, cols]). Every one is written for unsafe pointers so the
@@ -53,19 +54,7 @@ public enum Kernels {
   /// In place: x ← 0.5·x·(1 + tanh(√(2/π)·(x + 0.044715·x³))) — GPT-2's `gelu_new` (tanh approximation).
   public static func geluTanh(_ x: UnsafeMutablePointer<Float>, count: Int) {
     Parallel.forChunks(of: count, minimumChunk: 1 << 15) { range in
-      let k = V(repeating: 0.7978845608028654)
-      var i = range.lowerBound
-      while i + 8 <= range.upperBound {
-        let v = VectorMath.load(x + i)
-        let t = VectorMath.tanh(k * (v + 0.044715 * v * v * v))
-        VectorMath.store(0.5 * v * (1 + t), x + i)
-        i += 8
-      }
-      while i < range.upperBound {
-        let v = x[i]
-        x[i] = 0.5 * v * (1 + Foundation.tanh(0.7978845608028654 * (v + 0.044715 * v * v * v)))
-        i += 1
-      }
+      ltm_vgelu_tanh(x + range.lowerBound, range.count)
     }
   }
 

@@ -1,4 +1,5 @@
 import CBLAS
+import CLTMPlatform
 import Foundation
 
 /// Vectorised transcendental functions for the hot loops (softmax, log-sum-exp, GELU). Foundation's scalar `exp`
@@ -57,17 +58,6 @@ public enum VectorMath {
     #endif
   }
 
-  /// Lane-wise maximum of two vectors: SSE maxps on x86-64 (the stdlib's generic `pointwiseMax` is an out-of-line
-  /// call per vector there, 2–3% of a GPT-2 block in the output head's log-sum-exp and the attention softmax).
-  @inlinable @inline(__always)
-  static func lanewiseMax(_ a: V, _ b: V) -> V {
-    #if arch(x86_64)
-    return V(lowHalf: _mm_max_ps(a.lowHalf, b.lowHalf), highHalf: _mm_max_ps(a.highHalf, b.highHalf))
-    #else
-    return pointwiseMax(a, b)
-    #endif
-  }
-
   /// tanh for each lane via 1 − 2/(e^{2x}+1); absolute error ≤ 3e-7 (enough for GELU, where it is scaled by x/2).
   @inlinable @inline(__always)
   public static func tanh(_ x: V) -> V {
@@ -82,60 +72,22 @@ public enum VectorMath {
   public static func store(_ v: V, _ p: UnsafeMutablePointer<Float>) { UnsafeMutableRawPointer(p).storeBytes(of: v, as: V.self) }
 
   /// e^(x[i] − shift) for i in 0..<count, written to `out` (may alias `x`); returns their sum in Double.
+  /// The row kernels run in C (`CLTMPlatform/vector.c`): the same 8-lane arithmetic as `exp` above, compiled for
+  /// AVX2 where the CPU has it (twice the lanes of the SSE code Swift emits for x86-64) with identical results.
   @inlinable
   public static func expShifted(_ x: UnsafePointer<Float>, shift: Float, count: Int, out: UnsafeMutablePointer<Float>) -> Double {
-    var i = 0
-    var acc = V()
-    let s = V(repeating: shift)
-    while i + 8 <= count {
-      let v = exp(load(x + i) - s)
-      store(v, out + i)
-      acc += v
-      i += 8
-    }
-    var total = Double(acc.sum())
-    while i < count {
-      let e = Foundation.exp(x[i] - shift)
-      out[i] = e
-      total += Double(e)
-      i += 1
-    }
-    return total
+    ltm_vexp_shifted(x, shift, count, out)
   }
 
   /// Σ e^(x[i] − shift) without storing the terms.
   @inlinable
   public static func sumExpShifted(_ x: UnsafePointer<Float>, shift: Float, count: Int) -> Double {
-    var i = 0
-    var acc0 = V(), acc1 = V()
-    let s = V(repeating: shift)
-    while i + 16 <= count {
-      acc0 += exp(load(x + i) - s)
-      acc1 += exp(load(x + i + 8) - s)
-      i += 16
-    }
-    var total = Double((acc0 + acc1).sum())
-    while i < count {
-      total += Double(Foundation.exp(x[i] - shift))
-      i += 1
-    }
-    return total
+    ltm_vsum_exp_shifted(x, shift, count)
   }
 
   /// max of x[0..<count] (count ≥ 1).
   @inlinable
   public static func max(_ x: UnsafePointer<Float>, count: Int) -> Float {
-    var i = 0
-    var m = V(repeating: -.infinity)
-    while i + 8 <= count {
-      m = lanewiseMax(m, load(x + i))
-      i += 8
-    }
-    var best = m.max()
-    while i < count {
-      best = Swift.max(best, x[i])
-      i += 1
-    }
-    return best
+    ltm_vmax(x, count)
   }
 }

@@ -1,3 +1,4 @@
+import CLTMPlatform
 import Foundation
 import XCTest
 @testable import LTMTensor
@@ -50,5 +51,40 @@ final class KernelTests: XCTestCase {
     XCTAssertEqual(c, [4, 5, 10, 11])
     BLAS.gemm(transB: true, m: 2, n: 2, k: 3, a: a, lda: 3, b: a, ldb: 3, c: &c, ldc: 2)
     XCTAssertEqual(c, [14, 32, 32, 77])
+  }
+}
+
+
+/// The C row kernels' AVX2 and baseline variants run the same lane operations, so they must agree bit for bit.
+final class VectorKernelVariantTests: XCTestCase {
+  override func tearDown() { _ = ltm_vector_select_avx2(1) }
+
+  func testAVX2AndBaselineVariantsAgreeBitForBit() throws {
+    var rng = SplitMix64(seed: 11)
+    let n = 50_257  // a vocabulary row: a tail that is not a multiple of 8 or 16
+    let x = (0..<n).map { _ in (rng.nextFloat() - 0.5) * 40 }
+    func run() -> (Float, Double, Double, [Float], [Float]) {
+      var out = [Float](repeating: 0, count: n), gelu = x
+      let m = ltm_vmax(x, n)
+      let s1 = ltm_vexp_shifted(x, m, n, &out)
+      let s2 = ltm_vsum_exp_shifted(x, m, n)
+      ltm_vgelu_tanh(&gelu, n)
+      return (m, s1, s2, out, gelu)
+    }
+    guard ltm_vector_select_avx2(1) == 1 else { throw XCTSkip("this CPU has no AVX2: only the baseline variant exists") }
+    let wide = run()
+    XCTAssertEqual(ltm_vector_select_avx2(0), 0)
+    let base = run()
+    XCTAssertEqual(wide.0.bitPattern, base.0.bitPattern)
+    XCTAssertEqual(wide.1.bitPattern, base.1.bitPattern)
+    XCTAssertEqual(wide.2.bitPattern, base.2.bitPattern)
+    XCTAssertEqual(wide.3.map(\.bitPattern), base.3.map(\.bitPattern))
+    XCTAssertEqual(wide.4.map(\.bitPattern), base.4.map(\.bitPattern))
+    // And both are the functions they claim to be.
+    XCTAssertEqual(Double(base.0), Double(x.max()!))
+    let reference = x.reduce(0.0) { $0 + Foundation.exp(Double($1 - base.0)) }
+    // Each lane accumulates ~6k terms in Float (as the Swift kernels did): ~1e-6 relative.
+    XCTAssertEqual(base.2, reference, accuracy: 1e-5 * reference)
+    XCTAssertEqual(base.1, base.2, accuracy: 1e-5 * reference)
   }
 }

@@ -18,4 +18,18 @@ ltm_cpu_features ltm_cpu_detect(void);
 /// CPUs in this process's affinity mask (sched_getaffinity); 0 when it cannot be read.
 int ltm_affinity_cpu_count(void);
 
+/// Vector kernels for the row loops (softmax, log-sum-exp, GELU), written once with 8-lane vectors and compiled
+/// twice: for AVX2 (one ymm register) and for baseline x86-64 (two xmm), the variant picked once from CPUID. Both
+/// run the same lane operations in the same order, without FMA contraction, so their results are bit-identical.
+/// max of x[0..<n] (n ≥ 1).
+float ltm_vmax(const float *x, long n);
+/// e^(x[i] − shift) into out (may alias x); returns Σ in double.
+double ltm_vexp_shifted(const float *x, float shift, long n, float *out);
+/// Σ e^(x[i] − shift) in double, without storing the terms.
+double ltm_vsum_exp_shifted(const float *x, float shift, long n);
+/// x ← 0.5·x·(1 + tanh(√(2/π)·(x + 0.044715·x³))) in place (GPT-2's gelu_new).
+void ltm_vgelu_tanh(float *x, long n);
+/// Tests: selects the AVX2 variants (when the CPU has AVX2) or the baseline ones; returns 1 if AVX2 is now in use.
+int ltm_vector_select_avx2(int enable);
+
 #endif
