@@ -7,7 +7,8 @@ import LTMTensor
 /// Queries run in tiles of `GPT2Model.attentionTile` rows. Under the causal mask a tile multiplies only against the
 /// keys up to its last row, so the masked upper triangle is never computed. (Block, head) pairs run on the
 /// `Parallel` threads with single-threaded GEMMs: each product is small (≤ 256×1024×64), and one thread per pair
-/// beats splitting every small GEMM across threads. Shared by GPT-2 (causal) and the MDLM DiT (bidirectional).
+/// beats splitting every small GEMM across threads. The softmax's 1/Σ is applied to P·V's output rows (head-size
+/// wide) rather than to the scores (keys wide). Shared by GPT-2 (causal) and the MDLM DiT (bidirectional).
 enum FusedQKVAttention {
   static func run(
     qkv: UnsafeMutablePointer<Float>, out: UnsafeMutablePointer<Float>, blocks: Int, length t: Int, width d: Int,
@@ -20,6 +21,8 @@ enum FusedQKVAttention {
     BLAS.withSingleThreadedCalls {
       DispatchQueue.concurrentPerform(iterations: workers) { w in
         let scores = scratch[w].pointer
+        let inverseSums = UnsafeMutablePointer<Float>.allocate(capacity: tile)
+        defer { inverseSums.deallocate() }
         for pair in stride(from: w, to: pairs, by: workers) {
           let b = pair / heads, h = pair % heads
           let base = qkv + b * t * 3 * d + h * dh
@@ -27,8 +30,10 @@ enum FusedQKVAttention {
           for r0 in stride(from: 0, to: t, by: tile) {
             let r = Swift.min(tile, t - r0), keys = causal ? r0 + r : t
             BLAS.gemm(transB: true, m: r, n: keys, k: dh, alpha: scale, a: q + r0 * 3 * d, lda: 3 * d, b: k, ldb: 3 * d, c: scores, ldc: keys)
-            Kernels.softmaxRows(scores, rows: r, cols: keys, stride: keys) { causal ? r0 + $0 + 1 : keys }
-            BLAS.gemm(m: r, n: dh, k: keys, a: scores, lda: keys, b: v, ldb: 3 * d, c: out + (b * t + r0) * d + h * dh, ldc: d)
+            Kernels.expRows(scores, rows: r, cols: keys, stride: keys, inverseSums: inverseSums) { causal ? r0 + $0 + 1 : keys }
+            let o = out + (b * t + r0) * d + h * dh
+            BLAS.gemm(m: r, n: dh, k: keys, a: scores, lda: keys, b: v, ldb: 3 * d, c: o, ldc: d)
+            Kernels.scaleRows(o, rows: r, cols: dh, stride: d, by: inverseSums)
           }
         }
       }

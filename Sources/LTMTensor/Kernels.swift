@@ -73,4 +73,30 @@ public enum Kernels {
       for c in 0..<n { row[c] *= inv }
     }
   }
+
+  /// Row i of a strided [rows, cols] matrix ← row i · factors[i].
+  public static func scaleRows(
+    _ x: UnsafeMutablePointer<Float>, rows: Int, cols: Int, stride: Int, by factors: UnsafePointer<Float>
+  ) {
+    for r in 0..<rows {
+      let row = x + r * stride, f = factors[r]
+      for c in 0..<cols { row[c] *= f }
+    }
+  }
+
+  /// The unnormalised half of `softmaxRows`: e^(x − max) over each row's first `valid(row)` columns (the rest set
+  /// to 0), returning 1 / Σ per row. Attention applies the 1/Σ to the [rows, head size] output of P·V instead of
+  /// the [rows, keys] scores: one pass over a 64-wide row instead of a 1024-wide one.
+  public static func expRows(
+    _ x: UnsafeMutablePointer<Float>, rows: Int, cols: Int, stride: Int, inverseSums: UnsafeMutablePointer<Float>,
+    valid: (Int) -> Int
+  ) {
+    for r in 0..<rows {
+      let row = x + r * stride
+      let n = valid(r)
+      if n < cols { (row + n).update(repeating: 0, count: cols - n) }
+      let m = VectorMath.max(row, count: n)
+      inverseSums[r] = Float(1 / VectorMath.expShifted(row, shift: m, count: n, out: row))
+    }
+  }
 }
