@@ -2,7 +2,8 @@
 // ltm-bench: evaluation and benchmarking harness for Latent Thought Models and their baselines.
 // Module map (each line: target — purpose):
 //   CBLAS          — OpenBLAS through pkg-config `openblas` (system library).
-//   CLTMPlatform   — CPUID feature bits and the affinity mask (C: Swift has no cpuid or CPU_COUNT).
+//   CLTMPlatform   — CPUID feature bits, the affinity mask, and the AVX2/baseline row kernels (C: Swift has no
+//                    cpuid, CPU_COUNT or per-function target attributes).
 //   LTMTensor      — dense fp32 tensors, sgemm wrapper, elementwise/row kernels on unsafe buffers.
 //   LTMCheckpoint  — safetensors (single and sharded), torch.save zip + safe unpickler, key-mapping (WeightMap).
 //   LTMTokenizer   — GPT-2 byte-level BPE (vocab.json+merges.txt, encoder.json+vocab.bpe, .tiktoken).

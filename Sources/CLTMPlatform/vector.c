@@ -1,6 +1,7 @@
-// The 8-lane kernels declared in CLTMPlatform.h. VARIANT(name) is compiled twice from the same body: with the
-// "avx2" target attribute and without one; `pick` chooses once. No FMA contraction anywhere: a fused multiply-add
-// rounds differently, and the two variants (and the Swift SIMD8 code they replaced) must agree bit for bit.
+// The 8-lane kernels declared in CLTMPlatform.h. KERNELS(suffix, attribute) is expanded twice from the same body:
+// with the "avx2" target attribute and without one; `use_avx2` chooses once. No FMA contraction anywhere: a fused
+// multiply-add rounds differently, and the two variants must agree bit for bit. The lane arithmetic of `exp` is
+// that of VectorMath.exp (which SwiGLU still uses); the lane sums run in the fixed order of `hsum`.
 #pragma clang fp contract(off)
 #include "CLTMPlatform.h"
 #include <math.h>

@@ -193,9 +193,7 @@ public enum BLASKernelSelection {
       let failure = errno
       for name in additions.keys where env[name] == nil { unsetenv(name) }
       var status = current
-      if status.warning != nil {
-        status.warning = (status.warning ?? "") + " (re-executing failed: errno \(failure))"
-      }
+      status.warning = status.warning.map { $0 + " (re-executing failed: errno \(failure))" }
       return status
     }
   }

@@ -64,12 +64,8 @@ public enum Kernels {
     _ x: UnsafeMutablePointer<Float>, rows: Int, cols: Int, stride: Int, valid: (Int) -> Int
   ) {
     for r in 0..<rows {
-      let row = x + r * stride
-      let n = valid(r)
-      if n < cols { (row + n).update(repeating: 0, count: cols - n) }
-      let m = VectorMath.max(row, count: n)
-      let total = VectorMath.expShifted(row, shift: m, count: n, out: row)
-      let inv = Float(1 / total)
+      let row = x + r * stride, n = valid(r)
+      let inv = expRow(row, cols: cols, valid: n)
       for c in 0..<n { row[c] *= inv }
     }
   }
@@ -91,12 +87,14 @@ public enum Kernels {
     _ x: UnsafeMutablePointer<Float>, rows: Int, cols: Int, stride: Int, inverseSums: UnsafeMutablePointer<Float>,
     valid: (Int) -> Int
   ) {
-    for r in 0..<rows {
-      let row = x + r * stride
-      let n = valid(r)
-      if n < cols { (row + n).update(repeating: 0, count: cols - n) }
-      let m = VectorMath.max(row, count: n)
-      inverseSums[r] = Float(1 / VectorMath.expShifted(row, shift: m, count: n, out: row))
-    }
+    for r in 0..<rows { inverseSums[r] = expRow(x + r * stride, cols: cols, valid: valid(r)) }
+  }
+
+  /// One row of `softmaxRows`/`expRows`: e^(x − max) over the first `n` columns, 0 in the rest; returns 1 / Σ.
+  @inline(__always)
+  static func expRow(_ row: UnsafeMutablePointer<Float>, cols: Int, valid n: Int) -> Float {
+    if n < cols { (row + n).update(repeating: 0, count: cols - n) }
+    let m = VectorMath.max(row, count: n)
+    return Float(1 / VectorMath.expShifted(row, shift: m, count: n, out: row))
   }
 }

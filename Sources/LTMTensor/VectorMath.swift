@@ -72,8 +72,9 @@ public enum VectorMath {
   public static func store(_ v: V, _ p: UnsafeMutablePointer<Float>) { UnsafeMutableRawPointer(p).storeBytes(of: v, as: V.self) }
 
   /// e^(x[i] − shift) for i in 0..<count, written to `out` (may alias `x`); returns their sum in Double.
-  /// The row kernels run in C (`CLTMPlatform/vector.c`): the same 8-lane arithmetic as `exp` above, compiled for
-  /// AVX2 where the CPU has it (twice the lanes of the SSE code Swift emits for x86-64) with identical results.
+  /// The row kernels run in C (`CLTMPlatform/vector.c`): the lane arithmetic of `exp` above, compiled for AVX2
+  /// where the CPU has it (twice the lanes of the SSE code Swift emits for x86-64) and for baseline x86-64, the two
+  /// variants bit-identical.
   @inlinable
   public static func expShifted(_ x: UnsafePointer<Float>, shift: Float, count: Int, out: UnsafeMutablePointer<Float>) -> Double {
     ltm_vexp_shifted(x, shift, count, out)

@@ -50,7 +50,7 @@ struct Bench: ParsableCommand {
   func run() throws {
     BLASKernelWarning.printIfAny()
     let report = try CLIErrors.oneLine { () -> BenchmarkReport in
-      let threads = try ThreadCount.resolve(threading.threads)
+      let threads = threading.count
       HarnessSettings.setThreads(threads)
       // Best of 5: the denominator of every "% of sgemm" should be the machine's rate, not a slow moment's.
       let gemm = Benchmarks.sgemm(repeats: 5)

@@ -92,7 +92,7 @@ struct FewShot: ParsableCommand {
         outputDirectory: URL(fileURLWithPath: outputDir), tasksDirectory: tasksDirectory,
         tokenizerDirectory: tokenizer.map { URL(fileURLWithPath: $0) }, seed: seed,
         shotPool: try FewShotConfiguration.parseShotPool(shotPool), shard: try shard.map { try ShardInfo(parsing: $0) },
-        threads: try ThreadCount.resolve(threading.threads), useCache: !noCache,
+        threads: threading.count, useCache: !noCache,
         adapter: FewShotAdapterOptions(
           fits: fits, inferenceSteps: inferenceSteps, fastLearningRate: fastLr, timeSamples: timeSamples, samplerSteps: steps))
       return try FewShotRunner(configuration: config, progress: reporter).run()

@@ -140,7 +140,7 @@ struct MauveCommand: ParsableCommand {
         throw HarnessError.invalidArgument("give --p-features and --q-features, or --model, --prompts and --featurizer")
       }
       let config = MauveConfiguration(
-        pFeatures: pFeatures, qFeatures: qFeatures, settings: settings, seedCount: seeds, threads: try ThreadCount.resolve(threading.threads),
+        pFeatures: pFeatures, qFeatures: qFeatures, settings: settings, seedCount: seeds, threads: threading.count,
         outputDirectory: outputDir.map { URL(fileURLWithPath: $0) })
       return try MauveRunner.run(config)
     }
@@ -208,7 +208,7 @@ struct MauveCommand: ParsableCommand {
       try config.mdlm.validate()
       config.settings = try mauveSettings()
       config.seedCount = seeds
-      config.threads = try ThreadCount.resolve(threading.threads)
+      config.threads = threading.count
       config.outputDirectory = outputDir.map { URL(fileURLWithPath: $0) }
       return try MauveGenerationRunner.run(config)
     }

@@ -15,6 +15,9 @@ struct ThreadsOption: ParsableArguments {
   func validate() throws {
     try CLIErrors.oneLine { _ = try ThreadCount.resolve(threads) }
   }
+
+  /// The thread count to use: `--threads` (validated above) or every usable CPU.
+  var count: Int { threads ?? ThreadCount.usable }
 }
 
 /// The one warning line for OpenBLAS kernels older than the CPU allows, printed by the commands that compute.

@@ -118,7 +118,7 @@ struct ZeroShot: ParsableCommand {
       let config = ZeroShotConfiguration(
         modelPaths: modelPaths, taskNames: taskNames,
         dataDirectory: dataDirectory, split: split, protocolName: protocolName,
-        limitBlocks: limitBlocks, threads: try ThreadCount.resolve(threading.threads), batchBlocks: batchBlocks,
+        limitBlocks: limitBlocks, threads: threading.count, batchBlocks: batchBlocks,
         outputDirectory: URL(fileURLWithPath: outputDir), tokenizerDirectory: tokenizer.map { URL(fileURLWithPath: $0) },
         tasksDirectory: tasksDirectory, seed: seed, useCache: !noCache, shard: try shard.map { try ShardInfo(parsing: $0) },
         baseline: baseline.map { URL(fileURLWithPath: $0) }, comparison: try compare.options(),

@@ -14,13 +14,13 @@ final class KernelSelectionCommandLineTests: XCTestCase {
   }
 
   /// `zero-shot` on gpt2-tiny, the first 4 PTB-validation blocks (`ltm` layout), with a private cache home.
-  private func zeroShot(_ out: URL, home: URL, threads: Int = 1, environment: [String: String] = [:], extra: [String] = [])
+  private func zeroShot(_ out: URL, home: URL, threads: Int = 1, environment: [String: String] = [:])
     throws -> CommandLineRunner.Outcome
   {
     try CommandLineRunner.run(
       ["zero-shot", "--model", try SharedData.file("fixtures/gpt2-tiny").path, "--tasks", "ptb", "--split", "validation",
        "--data-dir", try SharedData.file("data").path, "--limit-blocks", "4", "--threads", String(threads), "--no-cache",
-       "--output-dir", out.path] + extra,
+       "--output-dir", out.path],
       besideBundleOf: Self.self, environment: ["LTM_BENCH_HOME": home.path].merging(environment) { _, new in new })
   }
 
