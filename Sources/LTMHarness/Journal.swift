@@ -23,22 +23,10 @@ final class Journal<Key: Codable & Hashable, Value: Codable> {
     self.describe = describe
     let fm = FileManager.default
     if reuse, fm.fileExists(atPath: url.path) {
-      let data = try Data(contentsOf: url)
-      let lines = data.split(separator: UInt8(ascii: "\n"), omittingEmptySubsequences: true)
-      let endsWithNewline = data.last == UInt8(ascii: "\n")
-      for (i, line) in lines.enumerated() {
-        do {
-          let entry = try JSONDecoder().decode(Entry.self, from: Data(line))
-          entries[entry.key] = entry.score
-        } catch {
-          // Only the very last line may be cut short (the process was killed mid-write); anything else is damage.
-          if i == lines.count - 1 && !endsWithNewline { break }
-          throw describe("\(url.path) line \(i + 1) is not a cache entry; delete the file or pass --no-cache")
-        }
-      }
-      if !endsWithNewline, !data.isEmpty {
+      let (read, tornTail) = try Self.read(url, errors: describe)
+      entries = read
+      if let keep = tornTail {
         // Drop the torn tail so new entries start on a fresh line.
-        let keep = data.lastIndex(of: UInt8(ascii: "\n")).map { data.prefix(through: $0) } ?? Data()
         try keep.write(to: url, options: .atomic)
       }
     } else {
@@ -48,6 +36,29 @@ final class Journal<Key: Codable & Hashable, Value: Codable> {
     guard let h = FileHandle(forWritingAtPath: url.path) else { throw HarnessError.unreadable(url.path) }
     try h.seekToEnd()
     handle = h
+  }
+
+  /// Reads a journal without opening it for writing (`ltm-bench status` reads running shards' caches). Only the very
+  /// last line may be cut short (the process was killed mid-write); anything else is damage. `tornTail` is the
+  /// file's content without that line, when there is one.
+  static func read(_ url: URL, errors describe: (String) -> HarnessError = HarnessError.cache) throws
+    -> (entries: [Key: Value], tornTail: Data?)
+  {
+    let data = try Data(contentsOf: url)
+    let lines = data.split(separator: UInt8(ascii: "\n"), omittingEmptySubsequences: true)
+    let endsWithNewline = data.last == UInt8(ascii: "\n")
+    var entries: [Key: Value] = [:]
+    for (i, line) in lines.enumerated() {
+      do {
+        let entry = try JSONDecoder().decode(Entry.self, from: Data(line))
+        entries[entry.key] = entry.score
+      } catch {
+        if i == lines.count - 1 && !endsWithNewline { break }
+        throw describe("\(url.path) line \(i + 1) is not a cache entry; delete the file or pass --no-cache")
+      }
+    }
+    guard !endsWithNewline, !data.isEmpty else { return (entries, nil) }
+    return (entries, data.lastIndex(of: UInt8(ascii: "\n")).map { data.prefix(through: $0) } ?? Data())
   }
 
   deinit { try? handle?.close() }

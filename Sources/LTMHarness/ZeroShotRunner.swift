@@ -77,9 +77,10 @@ public final class ZeroShotRunner {
       throw HarnessError.invalidArgument("--time-samples/--time-strata apply to diffusion checkpoints (MDLM), and no --model is one")
     }
 
+    // Every task is read, tokenized and cut into blocks before the first block is scored: a bad data file fails in
+    // seconds, and progress.json lists the whole run for `ltm-bench status`.
     var taskInfos: [TaskInfo] = []
-    var results: [ResultEntry] = []
-    var resumedTotal = 0
+    var units: [ScoringUnit] = []
     // Token blocks depend on the tokenizer: prepare each task once per distinct tokenizer.
     var blockCache: [String: PreparedTask] = [:]
     for (spec, split, files) in taskPlans {
@@ -98,13 +99,23 @@ public final class ZeroShotRunner {
           }
         }
         for variant in model.variants {
-          let (entry, resumed) = try score(model: model, variant: variant, task: task, protocol: blockProtocol, cache: cache)
-          resumedTotal += resumed
-          results.append(entry)
-          let steps = entry.inferenceSteps.map { ", T=\($0)" } ?? ""
-          progress.report(.finished(model: entry.model, task: entry.task, summary: "ppl \(entry.pplLabel) (\(entry.protocolName), \(entry.bound), \(entry.headline)\(steps))"))
+          units.append(try ScoringUnit(model: model, variant: variant, task: task, protocol: blockProtocol, configuration: config))
         }
       }
+    }
+    var progressFile = RunProgress(
+      shard: config.shard, startedAt: started, host: ProcessInfo.processInfo.hostName, finished: false,
+      units: units.map { $0.progress(cache: cache) })
+    try progressFile.write(in: config.outputDirectory)
+
+    var results: [ResultEntry] = []
+    var resumedTotal = 0
+    for unit in units {
+      let (entry, resumed) = try score(unit, cache: cache)
+      resumedTotal += resumed
+      results.append(entry)
+      let steps = entry.inferenceSteps.map { ", T=\($0)" } ?? ""
+      progress.report(.finished(model: entry.model, task: entry.task, summary: "ppl \(entry.pplLabel) (\(entry.protocolName), \(entry.bound), \(entry.headline)\(steps))"))
     }
 
     let document = ResultsDocument(
@@ -119,7 +130,10 @@ public final class ZeroShotRunner {
         os: ProcessInfo.processInfo.operatingSystemVersionString, blas: BLAS.configuration, blasKernels: HarnessSettings.blasKernels),
       models: loaded.map(\.info), tasks: taskInfos, results: results)
     let comparison = baseline.map { Comparison.compare(current: document, baseline: $0, options: config.comparison) }
-    return try ReportWriter.write(document, comparison: comparison, to: config.outputDirectory)
+    let outputs = try ReportWriter.write(document, comparison: comparison, to: config.outputDirectory)
+    progressFile.finished = true
+    try progressFile.write(in: config.outputDirectory)
+    return outputs
   }
 
   // MARK: - Steps
@@ -178,28 +192,54 @@ public final class ZeroShotRunner {
     return Digests.sha256(string: parts.joined(separator: "\n"))
   }
 
-  /// Scores every block of this run (or shard) not already in the cache, in batches, caching each record as
-  /// it arrives; then builds the result from the records in block order.
-  private func score(
-    model: PreparedModel, variant: ScoringVariant, task: PreparedTask, protocol blockProtocol: BlockProtocol, cache: BlockCache
-  ) throws -> (ResultEntry, resumed: Int) {
+  /// One result row: a model's scoring variant on a task, with the blocks this run (or shard) scores and their
+  /// block-cache keys.
+  private struct ScoringUnit {
+    var model: PreparedModel
+    var variant: ScoringVariant
+    var task: PreparedTask
+    var protocolName: String
+    var headline: String
+    /// The variant's canonical settings, plus the seed for stochastic scorers.
+    var settings: String
+    var selected: [Int]
+    var keys: [Int: BlockCache.Key]
+
+    init(model: PreparedModel, variant: ScoringVariant, task: PreparedTask, protocol blockProtocol: BlockProtocol, configuration: ZeroShotConfiguration) throws {
+      let blocks = task.blocks
+      let shard = configuration.shard
+      let selected = (0..<blocks.count).filter { shard?.contains(block: $0) ?? true }
+      if let shard, selected.isEmpty {
+        throw HarnessError.invalidArgument(
+          "shard \(shard.index)/\(shard.count) has no blocks of \(task.info.name) (\(blocks.count) blocks): use at most \(blocks.count) shards")
+      }
+      // The seed changes only what a stochastic scorer draws (LTM's ε, MDLM's t and masks); an exact scorer's blocks
+      // are reused under any --seed.
+      let settings = variant.settings.canonical + (model.info.bound == BoundKind.exact.rawValue ? "" : ";seed=\(configuration.seed)")
+      self.keys = Dictionary(uniqueKeysWithValues: selected.map { i in
+        (i, BlockCache.Key(
+          model: model.cacheKey, task: task.info.name, split: task.info.split, protocolName: blockProtocol.name,
+          settings: settings, block: i, tokensSHA256: Digests.sha256(int32LE: blocks.block(i))))
+      })
+      (self.model, self.variant, self.task, self.protocolName, self.headline) = (model, variant, task, blockProtocol.name, blockProtocol.headline)
+      (self.settings, self.selected) = (settings, selected)
+    }
+
+    func progress(cache: BlockCache) -> RunProgress.Unit {
+      RunProgress.Unit(
+        model: model.info.id, task: task.info.name, split: task.info.split, protocolName: protocolName,
+        modelKey: model.cacheKey, settings: settings, blocksInRun: task.blocks.count, blocks: selected.count,
+        cachedAtStart: selected.filter { cache.lookup(keys[$0]!) != nil }.count)
+    }
+  }
+
+  /// Scores every block of the unit not already in the cache, in batches, caching each record as it arrives; then
+  /// builds the result from the records in block order.
+  private func score(_ unit: ScoringUnit, cache: BlockCache) throws -> (ResultEntry, resumed: Int) {
+    let (model, variant, task, selected, keys) = (unit.model, unit.variant, unit.task, unit.selected, unit.keys)
     let blocks = task.blocks
     let id = model.info.id
     let shard = configuration.shard
-    let selected = (0..<blocks.count).filter { shard?.contains(block: $0) ?? true }
-    if let shard, selected.isEmpty {
-      throw HarnessError.invalidArgument(
-        "shard \(shard.index)/\(shard.count) has no blocks of \(task.info.name) (\(blocks.count) blocks): use at most \(blocks.count) shards")
-    }
-    // The seed changes only what a stochastic scorer draws (LTM's ε, MDLM's t and masks); an exact scorer's blocks
-    // are reused under any --seed.
-    let settings = variant.settings.canonical + (model.info.bound == BoundKind.exact.rawValue ? "" : ";seed=\(configuration.seed)")
-    func key(_ i: Int) -> BlockCache.Key {
-      BlockCache.Key(
-        model: model.cacheKey, task: task.info.name, split: task.info.split, protocolName: blockProtocol.name,
-        settings: settings, block: i, tokensSHA256: Digests.sha256(int32LE: blocks.block(i)))
-    }
-    let keys = Dictionary(uniqueKeysWithValues: selected.map { ($0, key($0)) })
     var records: [Int: BlockRecord] = [:]
     for i in selected { records[i] = cache.lookup(keys[i]!) }
     let resumed = records.count
@@ -222,8 +262,8 @@ public final class ZeroShotRunner {
     }
 
     let entry = try ResultEntry(
-      model: id, task: task.info.name, split: task.info.split, protocolName: blockProtocol.name,
-      bound: model.loaded.model.descriptor.bound.rawValue, headline: blockProtocol.headline,
+      model: id, task: task.info.name, split: task.info.split, protocolName: unit.protocolName,
+      bound: model.loaded.model.descriptor.bound.rawValue, headline: unit.headline,
       examples: task.info.examples, partialReasons: task.info.partialReasons + (shard.map { [$0.partialReason] } ?? []),
       wallSeconds: Date().timeIntervalSince(started), inferenceSteps: variant.settings.inferenceSteps,
       scorerSettings: variant.settings.values, records: selected.map { records[$0]! }, keepBlocks: shard != nil)

@@ -46,7 +46,7 @@ struct FewShot: ParsableCommand {
   @Option(help: "LTM: independent posterior fits per GSM8K document, each decoded greedily (pass@K); default: the task's candidates (5).")
   var fits: Int?
 
-  @Option(help: "Evaluate only shard i of n (0-based: documents i, i+n, …).")
+  @Option(help: "Evaluate only shard i of n (0-based: documents i, i+n, …); auto (or auto/n) reads i and n from a Slurm array or Kubernetes Indexed Job.")
   var shard: String?
 
   @OptionGroup var threading: ThreadsOption
@@ -80,6 +80,7 @@ struct FewShot: ParsableCommand {
     let tasksDirectory = try tasksDir.map { URL(fileURLWithPath: $0) } ?? DefaultPaths.tasksDirectory().appendingPathComponent("fewshot")
     let reporter = StderrProgress()
     let outputs = try CLIErrors.oneLine { try reporter.clearingOnError { () -> FewShotRunner.Outputs in
+      let (shardInfo, outputDirectory) = try ShardAssignment.resolve(shard: shard, outputDirectory: outputDir)
       // As zero-shot: hub names and missing data are fetched (or, --offline, checked) first; offline, one error
       // lists everything missing.
       let (modelPaths, dataDirectory) = try download.provision(models: models, dataDir: dataDir, progress: reporter) {
@@ -89,9 +90,9 @@ struct FewShot: ParsableCommand {
       let config = FewShotConfiguration(
         modelPaths: modelPaths, taskNames: taskNames,
         shots: try shots.map(FewShotConfiguration.parseShots), limit: limit, dataDirectory: dataDirectory,
-        outputDirectory: URL(fileURLWithPath: outputDir), tasksDirectory: tasksDirectory,
+        outputDirectory: outputDirectory, tasksDirectory: tasksDirectory,
         tokenizerDirectory: tokenizer.map { URL(fileURLWithPath: $0) }, seed: seed,
-        shotPool: try FewShotConfiguration.parseShotPool(shotPool), shard: try shard.map { try ShardInfo(parsing: $0) },
+        shotPool: try FewShotConfiguration.parseShotPool(shotPool), shard: shardInfo,
         threads: threading.count, useCache: !noCache,
         adapter: FewShotAdapterOptions(
           fits: fits, inferenceSteps: inferenceSteps, fastLearningRate: fastLr, timeSamples: timeSamples, samplerSteps: steps))

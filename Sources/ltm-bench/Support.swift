@@ -46,10 +46,15 @@ enum CLIErrors {
   }
 }
 
-/// Finds the repository's `tasks/` folder: beside the current directory, or above the executable
-/// (`<repo>/.build/<config>/ltm-bench`).
+/// Finds the repository's folders (`tasks/`, `cluster/slurm/`): beside the current directory, or above the
+/// executable (`<repo>/.build/<config>/ltm-bench`).
 enum DefaultPaths {
   static func tasksDirectory() throws -> URL {
+    try repositoryFolder("tasks", marker: "ptb.yaml", option: "--tasks-dir")
+  }
+
+  /// `relative` in the first candidate root that has it (and, when given, the file `marker` inside it).
+  static func repositoryFolder(_ relative: String, marker: String? = nil, option: String = "--scripts-dir") throws -> URL {
     let fm = FileManager.default
     var candidates = [URL(fileURLWithPath: fm.currentDirectoryPath)]
     var dir = URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath().deletingLastPathComponent()
@@ -58,10 +63,10 @@ enum DefaultPaths {
       dir = dir.deletingLastPathComponent()
     }
     for c in candidates {
-      let tasks = c.appendingPathComponent("tasks")
-      if fm.fileExists(atPath: tasks.appendingPathComponent("ptb.yaml").path) { return tasks }
+      let folder = c.appendingPathComponent(relative)
+      if fm.fileExists(atPath: marker.map { folder.appendingPathComponent($0).path } ?? folder.path) { return folder }
     }
-    FileHandle.standardError.write(Data("error: cannot find the tasks/ folder (looked in the current directory and above the executable); pass --tasks-dir DIR\n".utf8))
+    FileHandle.standardError.write(Data("error: cannot find the \(relative)/ folder (looked in the current directory and above the executable); pass \(option) DIR\n".utf8))
     throw ExitCode.failure
   }
 }

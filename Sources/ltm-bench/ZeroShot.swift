@@ -43,7 +43,7 @@ struct ZeroShot: ParsableCommand {
   @Option(help: "Blocks per forward pass. With 1 (the default) a block's NLL does not depend on the blocks batched with it, so shards and cached blocks reproduce a run bit for bit.")
   var batchBlocks: Int = 1
 
-  @Option(help: "Where results.json, report.html and the block cache (block-cache.jsonl) go.")
+  @Option(help: "Where results.json, report.html, the block cache (block-cache.jsonl) and progress.json go; {shard} in it becomes the shard index (BASE/shard-{shard}).")
   var outputDir: String = "reports/zero-shot"
 
   @Option(help: "Tokenizer directory (vocab.json+merges.txt, encoder.json+vocab.bpe or *.tiktoken); default: the model's directory.")
@@ -60,7 +60,7 @@ struct ZeroShot: ParsableCommand {
     help: "Ignore (and discard) the block cache of an earlier run in the same output directory and score everything again. --no-resume is the old name.")
   var noCache = false
 
-  @Option(help: "Score only shard i of n (0-based: blocks i, i+n, i+2n, …) and keep per-block scores for `ltm-bench merge`.")
+  @Option(help: "Score only shard i of n (0-based: blocks i, i+n, i+2n, …) and keep per-block scores for `ltm-bench merge`; auto (or auto/n) reads i and n from a Slurm array or Kubernetes Indexed Job.")
   var shard: String?
 
   @Option(help: "Compare the results against this baseline file; the report shows the deltas and a regression exits 1.")
@@ -109,6 +109,7 @@ struct ZeroShot: ParsableCommand {
     let tasksDirectory = try tasksDir.map { URL(fileURLWithPath: $0) } ?? DefaultPaths.tasksDirectory()
     let reporter = StderrProgress()
     let outputs = try CLIErrors.oneLine { try reporter.clearingOnError { () -> ZeroShotRunner.Outputs in
+      let (shardInfo, outputDirectory) = try ShardAssignment.resolve(shard: shard, outputDirectory: outputDir)
       // Hub names and missing data are fetched (or, --offline, checked) before anything else runs; offline,
       // one error lists everything missing, models and data together.
       let (modelPaths, dataDirectory) = try download.provision(models: models, dataDir: dataDir, progress: reporter) {
@@ -119,8 +120,8 @@ struct ZeroShot: ParsableCommand {
         modelPaths: modelPaths, taskNames: taskNames,
         dataDirectory: dataDirectory, split: split, protocolName: protocolName,
         limitBlocks: limitBlocks, threads: threading.count, batchBlocks: batchBlocks,
-        outputDirectory: URL(fileURLWithPath: outputDir), tokenizerDirectory: tokenizer.map { URL(fileURLWithPath: $0) },
-        tasksDirectory: tasksDirectory, seed: seed, useCache: !noCache, shard: try shard.map { try ShardInfo(parsing: $0) },
+        outputDirectory: outputDirectory, tokenizerDirectory: tokenizer.map { URL(fileURLWithPath: $0) },
+        tasksDirectory: tasksDirectory, seed: seed, useCache: !noCache, shard: shardInfo,
         baseline: baseline.map { URL(fileURLWithPath: $0) }, comparison: try compare.options(),
         latent: try latentOptions(), diffusion: DiffusionOptions(timeSamples: timeSamples, timeStrata: timeStrata))
       return try ZeroShotRunner(configuration: config, progress: reporter).run()
