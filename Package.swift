@@ -80,7 +80,8 @@ let package = Package(
       name: "LTMReportsTests",
       dependencies: ["LTMReports", "LTMTestSupport", .product(name: "ZIPFoundation", package: "ZIPFoundation")],
       exclude: ["Fixtures"]),
-    .testTarget(name: "LTMHarnessTests", dependencies: ["LTMHarness", "LTMReports", "LTMModels", "LTMTensor", "LTMTestSupport"]),
+    // Yams reads the Kubernetes manifests that ClusterRecipeTests checks against the Slurm scripts.
+    .testTarget(name: "LTMHarnessTests", dependencies: ["LTMHarness", "LTMReports", "LTMModels", "LTMTensor", "LTMTestSupport", "Yams"]),
     // ZIPFoundation builds the zip archives the tests serve; LTMModels loads the model a fake hub served.
     .testTarget(
       name: "LTMDownloadTests",

@@ -13,6 +13,13 @@ mkdir -p "$dir"
 dir="$(cd "$dir" && pwd)"
 export SLURM_CONF="$dir/slurm.conf"
 
+# Close the descriptors this script inherited beyond stdio (a caller's pipes, such as `swift test | tee` in CI or
+# the ones Foundation's Process watches): the daemons started below would hold them open for as long as they run,
+# and the caller would wait for their end forever. 255 is bash's own handle on this script.
+for fd in $(ls /proc/$$/fd); do
+  if [[ "$fd" -gt 2 && "$fd" -ne 255 ]]; then eval "exec $fd>&-" 2>/dev/null || true; fi
+done
+
 fail() { echo "error: $*" >&2; exit 1; }
 
 # Waits until a pid has exited (a zombie counts as exited: PID 1 may reap it late).
@@ -63,7 +70,8 @@ if ! munge -n 2>/dev/null | unmunge >/dev/null 2>&1; then
     chmod 0400 /etc/munge/munge.key
   fi
   install -d -o munge -g munge -m 0755 /run/munge
-  runuser -u munge -- /usr/sbin/munged
+  # Daemons get /dev/null for stdio: an inherited pipe would keep the caller waiting for its end forever.
+  runuser -u munge -- /usr/sbin/munged </dev/null >/dev/null 2>&1
   touch "$dir/munged.started"
   for _ in $(seq 1 50); do munge -n 2>/dev/null | unmunge >/dev/null 2>&1 && break; sleep 0.1; done
   munge -n | unmunge >/dev/null || fail "munged started but does not answer (see /var/log/munge/munged.log)"
@@ -101,8 +109,8 @@ NodeName=$host NodeAddr=127.0.0.1 CPUs=$cpus RealMemory=$memory State=UNKNOWN
 PartitionName=debug Nodes=ALL Default=YES MaxTime=INFINITE State=UP
 CONF
 
-slurmctld || fail "slurmctld did not start (see $dir/slurmctld.log)"
-slurmd || fail "slurmd did not start (see $dir/slurmd.log)"
+slurmctld </dev/null >/dev/null 2>&1 || fail "slurmctld did not start (see $dir/slurmctld.log)"
+slurmd </dev/null >/dev/null 2>&1 || fail "slurmd did not start (see $dir/slurmd.log)"
 for _ in $(seq 1 100); do
   state="$(sinfo -h -o %T 2>/dev/null || true)"
   [[ "$state" == idle* ]] && { echo "slurm: node $host ($cpus CPUs) idle; SLURM_CONF=$SLURM_CONF"; exit 0; }
