@@ -41,8 +41,7 @@ final class RunStatusTests: XCTestCase {
     let whole = try cli(args + ["--output-dir", base.appendingPathComponent("whole").path])
     XCTAssertTrue(whole.stdout.contains("wrote"))
     for i in 0..<2 {
-      try cli(args + ["--shard", "auto", "--output-dir", base.appendingPathComponent("shards/shard-{shard}").path]
-        .map { $0 }, env: ["LTM_BENCH_SHARD_INDEX": "\(i)", "LTM_BENCH_SHARD_COUNT": "3"])
+      try cli(args + ["--shard", "auto", "--output-dir", base.appendingPathComponent("shards/shard-{shard}").path], env: ["LTM_BENCH_SHARD_INDEX": "\(i)", "LTM_BENCH_SHARD_COUNT": "3"])
     }
     let shards = base.appendingPathComponent("shards")
     XCTAssertTrue(FileManager.default.fileExists(atPath: shards.appendingPathComponent("shard-1/results.json").path), "{shard} became the index")
@@ -57,7 +56,8 @@ final class RunStatusTests: XCTestCase {
     XCTAssertEqual(missing.errorLines.count, 1, missing.stderr)
     XCTAssertTrue(missing.errorLines.first?.contains("shard 2/3 is missing") ?? false, missing.stderr)
 
-    // Shard 2 killed after 2 of its 2 + 1 blocks... keep one: status counts it, merge refuses it.
+    // Shard 2 (blocks 2 of ptb and of wikitext2) as a kill after its first block leaves it: status counts the
+    // block it kept, merge refuses the shard.
     try cli(args + ["--shard", "2/3", "--output-dir", shards.appendingPathComponent("shard-2").path])
     try truncate(shards.appendingPathComponent("shard-2"), keepingBlocks: 1)
     status = try RunStatus.read(shards)
@@ -84,11 +84,7 @@ final class RunStatusTests: XCTestCase {
     let a = try ResultsDocument.load(from: base.appendingPathComponent("merged/results.json"))
     let b = try ResultsDocument.load(from: base.appendingPathComponent("whole/results.json"))
     XCTAssertEqual(a.results.count, 2)
-    for (m, w) in zip(a.results, b.results) {
-      var (x, y) = (m, w)
-      (x.wallSeconds, y.wallSeconds) = (0, 0)
-      XCTAssertEqual(x, y, "\(m.task): merged \(m.ppl) vs unsharded \(w.ppl)")
-    }
+    XCTAssertSameResults(a, b)
   }
 
   /// A real process killed with SIGKILL mid-task: status shows the blocks it kept and an unfinished run.
@@ -115,6 +111,19 @@ final class RunStatusTests: XCTestCase {
     XCTAssertTrue((1..<6).contains(run.done), "killed after its first block: \(run.done) done")
     let shown = try cli(["status", out.path])
     XCTAssertTrue(shown.stdout.contains("not finished, \(run.done)/6 blocks done"), shown.stdout)
+  }
+
+  func testMergingShardsOfDifferentRunsIsAnError() throws {
+    let base = tempDir()
+    for (index, limit) in [(0, 4), (1, 2)] {
+      try cli(try zeroShotArguments(model: "fixtures/gpt2-tiny", limit: limit)
+        + ["--shard", "\(index)/2", "--output-dir", base.appendingPathComponent("shard-\(index)").path])
+    }
+    let r = try cli(["merge", base.path, "--output-dir", base.appendingPathComponent("merged").path], expect: 1)
+    XCTAssertEqual(r.errorLines.count, 1, r.stderr)
+    XCTAssertTrue(r.errorLines.first?.contains("--limit-blocks differs") ?? false, r.stderr)
+    XCTAssertTrue(r.errorLines.first?.contains("not shards of one run") ?? false, r.stderr)
+    XCTAssertFalse(FileManager.default.fileExists(atPath: base.appendingPathComponent("merged").path))
   }
 
   func testStatusOfAFolderWithoutARunIsAnError() throws {

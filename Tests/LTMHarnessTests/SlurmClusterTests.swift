@@ -104,12 +104,7 @@ final class SlurmClusterTests: XCTestCase {
     let reference = try ResultsDocument.load(from: whole.appendingPathComponent("results.json"))
     XCTAssertEqual(merged.run.mergedShards, 4)
     XCTAssertEqual(merged.results.count, 2)
-    XCTAssertEqual(merged.tasks, reference.tasks)
-    for (m, w) in zip(merged.results, reference.results) {
-      var (a, b) = (m, w)
-      (a.wallSeconds, b.wallSeconds) = (0, 0)
-      XCTAssertEqual(a, b, "\(m.model): merged \(m.ppl) vs unsharded \(w.ppl)")
-    }
+    XCTAssertSameResults(merged, reference)
     XCTAssertTrue(FileManager.default.fileExists(atPath: base.appendingPathComponent("merged/report.html").path))
   }
 }
