@@ -77,32 +77,7 @@ public final class ZeroShotRunner {
       throw HarnessError.invalidArgument("--time-samples/--time-strata apply to diffusion checkpoints (MDLM), and no --model is one")
     }
 
-    // Every task is read, tokenized and cut into blocks before the first block is scored: a bad data file fails in
-    // seconds, and progress.json lists the whole run for `ltm-bench status`.
-    var taskInfos: [TaskInfo] = []
-    var units: [ScoringUnit] = []
-    // Token blocks depend on the tokenizer: prepare each task once per distinct tokenizer.
-    var blockCache: [String: PreparedTask] = [:]
-    for (spec, split, files) in taskPlans {
-      for model in loaded {
-        let cacheKey = "\(spec.name)|\(split)|\(model.tokenizerKey)"
-        let task: PreparedTask
-        if let cached = blockCache[cacheKey] {
-          task = cached
-        } else {
-          task = try prepare(
-            spec: spec, split: split, files: files, tokenizer: model.tokenizer,
-            tokenizerDirectory: URL(fileURLWithPath: model.tokenizerKey), protocol: blockProtocol)
-          blockCache[cacheKey] = task
-          if !taskInfos.contains(where: { $0.name == task.info.name && $0.split == split && $0.blocksSHA256 == task.info.blocksSHA256 }) {
-            taskInfos.append(task.info)
-          }
-        }
-        for variant in model.variants {
-          units.append(try ScoringUnit(model: model, variant: variant, task: task, protocol: blockProtocol, configuration: config))
-        }
-      }
-    }
+    let (units, taskInfos) = try plan(taskPlans, models: loaded, protocol: blockProtocol)
     var progressFile = RunProgress(
       shard: config.shard, startedAt: started, host: ProcessInfo.processInfo.hostName, finished: false,
       units: units.map { $0.progress(cache: cache) })
@@ -137,6 +112,39 @@ public final class ZeroShotRunner {
   }
 
   // MARK: - Steps
+
+  /// Every task is read, tokenized and cut into blocks before the first block is scored: a bad data file fails in
+  /// seconds, and progress.json lists the whole run for `ltm-bench status`. Units come in result order: task, then
+  /// model, then the model's scoring variants.
+  private func plan(
+    _ taskPlans: [(TaskSpec, String, [URL])], models loaded: [PreparedModel], protocol blockProtocol: BlockProtocol
+  ) throws -> (units: [ScoringUnit], tasks: [TaskInfo]) {
+    var taskInfos: [TaskInfo] = []
+    var units: [ScoringUnit] = []
+    // Token blocks depend on the tokenizer: prepare each task once per distinct tokenizer.
+    var blockCache: [String: PreparedTask] = [:]
+    for (spec, split, files) in taskPlans {
+      for model in loaded {
+        let cacheKey = "\(spec.name)|\(split)|\(model.tokenizerKey)"
+        let task: PreparedTask
+        if let cached = blockCache[cacheKey] {
+          task = cached
+        } else {
+          task = try prepare(
+            spec: spec, split: split, files: files, tokenizer: model.tokenizer,
+            tokenizerDirectory: URL(fileURLWithPath: model.tokenizerKey), protocol: blockProtocol)
+          blockCache[cacheKey] = task
+          if !taskInfos.contains(where: { $0.name == task.info.name && $0.split == split && $0.blocksSHA256 == task.info.blocksSHA256 }) {
+            taskInfos.append(task.info)
+          }
+        }
+        for variant in model.variants {
+          units.append(try ScoringUnit(model: model, variant: variant, task: task, protocol: blockProtocol, configuration: configuration))
+        }
+      }
+    }
+    return (units, taskInfos)
+  }
 
   private struct PreparedModel {
     var loaded: LoadedModel
