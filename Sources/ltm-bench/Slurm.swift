@@ -11,8 +11,8 @@ struct Slurm: ParsableCommand {
       T` plus the options after --; a job that waits for all of them (afterok) merges BASE/shard-* into \
       BASE/merged. Elements are requeue-safe (a killed or preempted one resumes from its block cache). Data, \
       checkpoints, BASE and this binary must be on a file system every node sees. Example:
-        ltm-bench slurm --shards 8 --threads 16 --output-dir runs/wt103 --time 12:00:00 --mem 32G -- \\
-          --model ~/ckpt/ltm-l.pt --tasks wikitext103 --data-dir ~/data
+        ltm-bench slurm --shards 8 --threads 16 --output-dir runs/wt103 -- \\
+          --model ckpt.pt --tasks wikitext103 --data-dir ~/data
       """)
 
   @Option(help: "Shards, one array element each.")
