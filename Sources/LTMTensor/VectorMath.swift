@@ -2,9 +2,9 @@ import CBLAS
 import CLTMPlatform
 import Foundation
 
-/// Vectorised transcendental functions for the hot loops (softmax, log-sum-exp, GELU). Foundation's scalar `exp`
-/// and `tanh` cost 5–20 ns each; a 1024-token GPT-2-small block needs ~51 M exps for the output softmax and ~38 M
-/// tanh for the MLPs, which would rival the GEMM time. These work on `SIMD8<Float>` (two SSE or one AVX register).
+/// Vectorised transcendental functions for the hot loops (softmax, log-sum-exp, SwiGLU; GELU's tanh is in
+/// `CLTMPlatform/vector.c`). Foundation's scalar `exp` and `tanh` cost 5–20 ns each; a 1024-token GPT-2-small
+/// block needs ~51 M exps for the output softmax and ~38 M tanh for the MLPs, which would rival the GEMM time. These work on `SIMD8<Float>` (two SSE or one AVX register).
 public enum VectorMath {
   public typealias V = SIMD8<Float>
 
@@ -56,13 +56,6 @@ public enum VectorMath {
     #else
     return pointwiseMax(a, V(repeating: b))
     #endif
-  }
-
-  /// tanh for each lane via 1 − 2/(e^{2x}+1); absolute error ≤ 3e-7 (enough for GELU, where it is scaled by x/2).
-  @inlinable @inline(__always)
-  public static func tanh(_ x: V) -> V {
-    let xc = min(max(x, -20), 20)
-    return 1 - 2 / (exp(2 * xc) + 1)
   }
 
   @inlinable @inline(__always)
