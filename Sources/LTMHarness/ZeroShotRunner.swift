@@ -206,8 +206,7 @@ public final class ZeroShotRunner {
     var model: PreparedModel
     var variant: ScoringVariant
     var task: PreparedTask
-    var protocolName: String
-    var headline: String
+    var blockProtocol: BlockProtocol
     /// The variant's canonical settings, plus the seed for stochastic scorers.
     var settings: String
     var selected: [Int]
@@ -229,13 +228,13 @@ public final class ZeroShotRunner {
           model: model.cacheKey, task: task.info.name, split: task.info.split, protocolName: blockProtocol.name,
           settings: settings, block: i, tokensSHA256: Digests.sha256(int32LE: blocks.block(i))))
       })
-      (self.model, self.variant, self.task, self.protocolName, self.headline) = (model, variant, task, blockProtocol.name, blockProtocol.headline)
+      (self.model, self.variant, self.task, self.blockProtocol) = (model, variant, task, blockProtocol)
       (self.settings, self.selected) = (settings, selected)
     }
 
     func progress(cache: BlockCache) -> RunProgress.Unit {
       RunProgress.Unit(
-        model: model.info.id, task: task.info.name, split: task.info.split, protocolName: protocolName,
+        model: model.info.id, task: task.info.name, split: task.info.split, protocolName: blockProtocol.name,
         modelKey: model.cacheKey, settings: settings, blocksInRun: task.blocks.count, blocks: selected.count,
         cachedAtStart: selected.filter { cache.lookup(keys[$0]!) != nil }.count)
     }
@@ -270,8 +269,8 @@ public final class ZeroShotRunner {
     }
 
     let entry = try ResultEntry(
-      model: id, task: task.info.name, split: task.info.split, protocolName: unit.protocolName,
-      bound: model.loaded.model.descriptor.bound.rawValue, headline: unit.headline,
+      model: id, task: task.info.name, split: task.info.split, protocolName: unit.blockProtocol.name,
+      bound: model.loaded.model.descriptor.bound.rawValue, headline: unit.blockProtocol.headline,
       examples: task.info.examples, partialReasons: task.info.partialReasons + (shard.map { [$0.partialReason] } ?? []),
       wallSeconds: Date().timeIntervalSince(started), inferenceSteps: variant.settings.inferenceSteps,
       scorerSettings: variant.settings.values, records: selected.map { records[$0]! }, keepBlocks: shard != nil)
