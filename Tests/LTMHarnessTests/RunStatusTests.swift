@@ -14,8 +14,8 @@ final class RunStatusTests: XCTestCase {
   }
 
   @discardableResult
-  private func cli(_ args: [String], expect: Int32 = 0) throws -> CommandLineRunner.Outcome {
-    let r = try CommandLineRunner.run(args, besideBundleOf: Self.self)
+  private func cli(_ args: [String], env: [String: String] = [:], expect: Int32 = 0) throws -> CommandLineRunner.Outcome {
+    let r = try CommandLineRunner.run(args, besideBundleOf: Self.self, environment: env)
     XCTAssertEqual(r.status, expect, "\(args): \(r.stderr)")
     return r
   }
@@ -132,14 +132,5 @@ final class RunStatusTests: XCTestCase {
     let r = try cli(["status", empty.path], expect: 1)
     XCTAssertEqual(r.errorLines.count, 1, r.stderr)
     XCTAssertTrue(r.errorLines.first?.contains("holds no zero-shot run") ?? false, r.stderr)
-  }
-}
-
-extension RunStatusTests {
-  @discardableResult
-  private func cli(_ args: [String], env: [String: String], expect: Int32 = 0) throws -> CommandLineRunner.Outcome {
-    let r = try CommandLineRunner.run(args, besideBundleOf: Self.self, environment: env)
-    XCTAssertEqual(r.status, expect, "\(args): \(r.stderr)")
-    return r
   }
 }
