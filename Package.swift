@@ -73,7 +73,7 @@ let package = Package(
     .testTarget(name: "LTMCheckpointTests", dependencies: ["LTMCheckpoint", "LTMTestSupport"], exclude: ["Fixtures"]),
     .testTarget(name: "LTMTokenizerTests", dependencies: ["LTMTokenizer", "LTMTestSupport"], exclude: ["Fixtures"]),
     .testTarget(name: "LTMModelsTests", dependencies: ["LTMModels", "LTMTestSupport"], exclude: ["Fixtures"]),
-    .testTarget(name: "LTMTasksTests", dependencies: ["LTMTasks", "LTMTestSupport"]),
+    .testTarget(name: "LTMTasksTests", dependencies: ["LTMTasks", "LTMTestSupport"], exclude: ["Fixtures"]),
     .testTarget(name: "LTMMetricsTests", dependencies: ["LTMMetrics", "LTMTestSupport"]),
     // ZIPFoundation only to inflate the PNG that the headless-Chromium test renders.
     .testTarget(
@@ -81,7 +81,9 @@ let package = Package(
       dependencies: ["LTMReports", "LTMTestSupport", .product(name: "ZIPFoundation", package: "ZIPFoundation")],
       exclude: ["Fixtures"]),
     // Yams reads the Kubernetes manifests that ClusterRecipeTests checks against the Slurm scripts.
-    .testTarget(name: "LTMHarnessTests", dependencies: ["LTMHarness", "LTMReports", "LTMModels", "LTMTensor", "LTMTestSupport", "Yams"]),
+    .testTarget(
+      name: "LTMHarnessTests", dependencies: ["LTMHarness", "LTMReports", "LTMModels", "LTMTensor", "LTMTestSupport", "Yams"],
+      exclude: ["Fixtures"]),
     // ZIPFoundation builds the zip archives the tests serve; LTMModels loads the model a fake hub served.
     .testTarget(
       name: "LTMDownloadTests",

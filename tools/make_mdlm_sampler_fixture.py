@@ -12,7 +12,9 @@ Outputs (into Tests/LTMModelsTests/Fixtures/mdlm/):
   prefix-conditioned (its first 5 positions fixed to prompt tokens). The uniforms U of every step's
   ``torch.rand_like`` are saved (float32 values, used in float64; only the rows of positions still masked, the
   only ones read) so no RNG has to match, with the token trajectory and the network calls per sample.
-- ``timecond/``: a tiny time-conditioned DiT (``time_conditioning: true``) and its raw logits at two σ values.
+- ``timecond/``: a tiny time-conditioned DiT (``time_conditioning: true``) and its raw logits at two σ values. The
+  committed ``timecond/expected.safetensors`` is then rewritten by ``tools/make_mdlm_dit_goldens.py`` from the authors'
+  own ``models/dit.py`` (run it after this script; it reports how far this rebuild's logits were from theirs).
 - ``lightning.ckpt`` + ``lightning-expected.safetensors``: mdlm-micro in a Lightning checkpoint whose EMA shadow
   params are perturbed weights, with an OmegaConf ``hyper_parameters`` config; the logits the EMA weights give.
 

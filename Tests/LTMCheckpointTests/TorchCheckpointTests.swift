@@ -184,9 +184,29 @@ final class TorchCheckpointTests: XCTestCase {
     assertCheckpointError(try TorchCheckpoint.loadStateDict(url, key: "nope"), contains: [url.path, "\"nope\""])
   }
 
+  /// `verifyChecksums: false` really skips the CRC-32s: with one storage byte changed behind the zip's back, the
+  /// checked load refuses the file and the unchecked one reads it, the changed tensor and only it differing.
   func testVerifyChecksumsCanBeSkipped() throws {
-    let url = try SharedData.file("fixtures/ltm-micro/ckpt.pt")
-    let fast = try TorchCheckpoint.load(url, verifyChecksums: false)
-    XCTAssertEqual(try fast["model"]?["norm.weight"]?.tensorValue?.floats(), try TorchCheckpoint.load(url)["model"]?["norm.weight"]?.tensorValue?.floats())
+    let original = try SharedData.file("fixtures/ltm-micro/ckpt.pt")
+    var bytes = [UInt8](try Data(contentsOf: original))
+    let name = Array("ckpt/data/1".utf8)
+    let nameStart = try XCTUnwrap(bytes.indices.first { bytes[$0..<min($0 + name.count, bytes.count)].elementsEqual(name) })
+    let header = nameStart - 30  // the local file header: signature, …, name length at +26, extra length at +28
+    XCTAssertEqual(Array(bytes[header..<(header + 4)]), [0x50, 0x4B, 0x03, 0x04])
+    let dataStart = nameStart + name.count + Int(bytes[header + 28]) + Int(bytes[header + 29]) << 8
+    bytes[dataStart] ^= 0xFF
+    let damaged = FileManager.default.temporaryDirectory.appendingPathComponent("crc-\(UUID().uuidString).pt")
+    try Data(bytes).write(to: damaged)
+    addTeardownBlock { try? FileManager.default.removeItem(at: damaged) }
+
+    assertCheckpointError(try TorchCheckpoint.load(damaged), contains: ["ckpt/data/1", "CRC-32"])
+    func tensors(_ root: PickleValue) throws -> [String: [Float]] {
+      let entries = try XCTUnwrap(root["model"]?.dictEntries)
+      return try Dictionary(uniqueKeysWithValues: entries.map { (try XCTUnwrap($0.key.stringValue), try XCTUnwrap($0.value.tensorValue).floats()) })
+    }
+    let unchecked = try tensors(TorchCheckpoint.load(damaged, verifyChecksums: false))
+    let reference = try tensors(TorchCheckpoint.load(original))
+    XCTAssertEqual(Set(unchecked.keys), Set(reference.keys))
+    XCTAssertEqual(reference.keys.filter { unchecked[$0] != reference[$0] }.count, 1, "exactly the damaged storage's tensor differs")
   }
 }

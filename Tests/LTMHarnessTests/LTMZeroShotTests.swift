@@ -67,14 +67,19 @@ final class LTMZeroShotTests: XCTestCase {
     XCTAssertNotEqual(otherLR.document.results[0].nllSum, first.document.results[0].nllSum)
   }
 
-  func testDeterministicInitGivesTheSameNumberForAnySeed() throws {
-    let latent = LatentInferenceOptions(steps: [2], initialization: .deterministic, freshSamples: 0)
-    var a = try configuration(output: outputDirectory(), latent: latent)
-    var b = try configuration(output: outputDirectory(), latent: latent)
-    a.seed = 1
-    b.seed = 99
-    XCTAssertEqual(try ZeroShotRunner(configuration: a).run().document.results[0].nllSum,
-                   try ZeroShotRunner(configuration: b).run().document.results[0].nllSum)
+  /// `deterministic` (μ0 = 0, log σ²0 = −5, ε = 0) gives the same number for any seed; `official` draws μ0, σ0 and
+  /// ε from the seed, so another seed must move the number (and the same seed reproduce it).
+  func testTheSeedMovesOnlyTheOfficialInit() throws {
+    func nllSum(_ initialization: LTMPosteriorInit, seed: UInt64) throws -> Double {
+      var c = try configuration(output: outputDirectory(), latent: LatentInferenceOptions(steps: [2], initialization: initialization, freshSamples: 0))
+      c.seed = seed
+      return try ZeroShotRunner(configuration: c).run().document.results[0].nllSum
+    }
+    XCTAssertEqual(try nllSum(.deterministic, seed: 1), try nllSum(.deterministic, seed: 99))
+    let official = try nllSum(.official, seed: 1)
+    XCTAssertEqual(official, try nllSum(.official, seed: 1), "the same seed reproduces the number")
+    XCTAssertNotEqual(official, try nllSum(.official, seed: 99), "another seed draws another μ0, σ0 and ε")
+    XCTAssertNotEqual(official, try nllSum(.deterministic, seed: 1))
   }
 
   func testBadLatentOptionsAreOneLineErrors() throws {

@@ -1,10 +1,12 @@
 import Foundation
+import LTMModels
 import LTMTestSupport
 import XCTest
 @testable import LTMHarness
 
 /// `ltm-bench mauve` in generation mode end to end through the built binary: the tiny GPT-2 and the LTM fixture on
-/// WikiText-2 test prompts; every metric present and finite, every file written; bad inputs fail in one line.
+/// WikiText-2 test prompts; every metric present and finite, every file written; bad inputs fail in one line; the
+/// generative perplexity against transformers.
 final class MauveGenerationTests: XCTestCase {
   private func run(_ args: [String]) throws -> CommandLineRunner.Outcome {
     try CommandLineRunner.run(args, besideBundleOf: Self.self)
@@ -145,16 +147,42 @@ final class MauveGenerationTests: XCTestCase {
     }
   }
 
-  func testJSONLPrompts() throws {
+  /// `--text-field` picks the field the prompts come from: every prefix written is from `body`, none from the decoy
+  /// `text` field beside it; without the option the default `text` is read.
+  func testJSONLPromptsComeFromTheTextField() throws {
     let gpt2 = try SharedData.file("fixtures/gpt2-tiny").path
     let file = dir.appendingPathComponent("prompts.jsonl")
     let sentence = "The quick brown fox jumps over the lazy dog while the cat watches from the warm windowsill."
-    let lines = (0..<4).map { "{\"body\": \"\($0) \(sentence)\"}" }.joined(separator: "\n")
+    let decoy = "Decoy words that must never be read as a prompt because they sit in the other field."
+    let lines = (0..<4).map { "{\"text\": \"\(decoy)\", \"body\": \"\($0) \(sentence)\"}" }.joined(separator: "\n")
     try Data(lines.utf8).write(to: file)
-    let r = try run(["mauve", "--model", gpt2, "--prompts", file.path, "--text-field", "body", "--featurizer", gpt2,
-                     "--prefix-tokens", "5", "--new-tokens", "6", "--samples-per-prompt", "1", "--sampling", "greedy"])
-    XCTAssertEqual(r.status, 0, r.stderr)
-    XCTAssertTrue(r.stdout.contains("4 prompts from"), r.stdout)
+    func prefixes(_ extra: [String]) throws -> [String] {
+      let out = dir.appendingPathComponent("out-\(UUID().uuidString)")
+      let r = try run(["mauve", "--model", gpt2, "--prompts", file.path, "--featurizer", gpt2, "--prefix-tokens", "5",
+                       "--new-tokens", "6", "--samples-per-prompt", "1", "--sampling", "greedy", "--output-dir", out.path] + extra)
+      XCTAssertEqual(r.status, 0, r.stderr)
+      XCTAssertTrue(r.stdout.contains("4 prompts from"), r.stdout)
+      let samples = try String(contentsOf: out.appendingPathComponent("samples-1.jsonl"), encoding: .utf8).split(separator: "\n")
+      return try samples.map { try XCTUnwrap((JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any])?["prefix"] as? String) }
+    }
+    XCTAssertEqual(try prefixes(["--text-field", "body"]), (0..<4).map { "\($0) The quick brown fox" })
+    XCTAssertEqual(try prefixes([]), Array(repeating: "Decoy words that must", count: 4))
+  }
+
+  /// Generative perplexity against transformers on gpt2-tiny (`tools/make_gpt2_metric_goldens.py`): the same prefixes
+  /// and continuations (one empty, left out) give both aggregations within 1e-6 nats per token.
+  func testGenerativePerplexityMatchesTransformers() throws {
+    let url = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("Fixtures/generative-perplexity.json")
+    let golden = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(contentsOf: url)) as? [String: Any])
+    func ids(_ key: String) throws -> [[Int32]] { try XCTUnwrap(golden[key] as? [[Int]]).map { $0.map(Int32.init) } }
+    let scorer = try XCTUnwrap(try ModelRegistry.load(path: SharedData.file("fixtures/gpt2-tiny")).model as? GPT2Model)
+    let got = try MauveGenerationRunner.generativePerplexity(
+      scorer, prefixes: try ids("prefixes"), continuations: try ids("continuations"), path: "gpt2-tiny")
+    XCTAssertEqual(got.scoredTokens, try XCTUnwrap(golden["scored_tokens"] as? Int))
+    let tokenWeighted = try XCTUnwrap(golden["token_weighted"] as? Double), meanOfSamples = try XCTUnwrap(golden["mean_of_samples"] as? Double)
+    XCTAssertEqual(Foundation.log(got.tokenWeighted), Foundation.log(tokenWeighted), accuracy: 1e-6, "\(got.tokenWeighted) vs \(tokenWeighted)")
+    XCTAssertEqual(got.meanOfSamples, meanOfSamples, accuracy: 1e-6 * meanOfSamples)
+    print("gen-PPL vs transformers: token-weighted \(got.tokenWeighted) vs \(tokenWeighted), mean of samples \(got.meanOfSamples) vs \(meanOfSamples)")
   }
 
   func testDiversityMetrics() {

@@ -4,7 +4,8 @@ import XCTest
 @testable import LTMHarness
 
 /// The whole pipeline — reader, detokenizer, BPE, block protocol, GPT-2 forward, aggregation — against the
-/// transformers golden of `fixtures/gpt2-tiny/expected.json` (first 4 PTB-validation blocks, both protocols).
+/// transformers golden of `fixtures/gpt2-tiny/expected.json` (first 4 PTB-validation blocks, both protocols), at the
+/// 1e-5 relative the model alone holds: the pipeline adds no error of its own.
 final class ZeroShotEndToEndTests: XCTestCase {
   private func outputDirectory() -> URL {
     let dir = FileManager.default.temporaryDirectory.appendingPathComponent("ltm-e2e-\(UUID().uuidString)")
@@ -29,9 +30,9 @@ final class ZeroShotEndToEndTests: XCTestCase {
       let r = try XCTUnwrap(out.document.results.first)
       XCTAssertEqual(r.blocks, 4)
       XCTAssertEqual(r.scoredTokens, try XCTUnwrap(g["scored_tokens"] as? Int))
-      XCTAssertTrue(isClose(r.nllSum, sums.reduce(0, +), rtol: 1e-4), "\(proto): nll \(r.nllSum) vs \(sums.reduce(0, +))")
-      XCTAssertTrue(isClose(r.pplTokenWeighted, try XCTUnwrap(g["ppl_token_weighted"] as? Double), rtol: 1e-3), proto)
-      XCTAssertTrue(isClose(r.pplBlockMean, try XCTUnwrap(g["ppl_block_mean"] as? Double), rtol: 1e-3), proto)
+      XCTAssertTrue(isClose(r.nllSum, sums.reduce(0, +), rtol: 1e-5), "\(proto): nll \(r.nllSum) vs \(sums.reduce(0, +))")
+      XCTAssertTrue(isClose(r.pplTokenWeighted, try XCTUnwrap(g["ppl_token_weighted"] as? Double), rtol: 1e-5), proto)
+      XCTAssertTrue(isClose(r.pplBlockMean, try XCTUnwrap(g["ppl_block_mean"] as? Double), rtol: 1e-5), proto)
       XCTAssertEqual(r.bound, "exact")
       XCTAssertEqual(r.protocolName, proto)
       XCTAssertEqual(r.headline, proto == "ltm" ? "block_mean" : "token_weighted")

@@ -45,7 +45,7 @@ final class MDLMCheckpointTests: XCTestCase {
   /// The decoded checkpoint, with `edit` applied to its `ema` entry.
   func lightningRoot(editingEMA edit: (PickleValue) -> PickleValue?) throws -> PickleValue {
     let root = try TorchCheckpoint.load(Self.fixtures.appendingPathComponent("lightning.ckpt"), verifyChecksums: true, opaqueGlobals: true)
-    guard case .dict(let entries) = root else { throw XCTSkip("not a dict") }
+    let entries = try XCTUnwrap(root.dictEntries, "lightning.ckpt's root is a dict")
     return .dict(entries.compactMap { e in
       guard e.key.stringValue == "ema" else { return e }
       return edit(e.value).map { (key: e.key, value: $0) }
@@ -114,6 +114,8 @@ final class MDLMCheckpointTests: XCTestCase {
     XCTAssertEqual(config["model"]?["hidden_size"]?.intValue, 32)
   }
 
+  /// A time-conditioned DiT (σ-embedding and adaLN on) against the MDLM authors' own `models/dit.py` at two σ values,
+  /// one σ for both blocks and one σ per block (the bound's path).
   func testTimeConditionedForwardMatchesTheReferenceAtTwoSigmas() throws {
     let dir = Self.fixtures.appendingPathComponent("timecond")
     let model = try XCTUnwrap(try ModelRegistry.load(path: dir).model as? MDLMModel)
@@ -128,7 +130,9 @@ final class MDLMCheckpointTests: XCTestCase {
       let want = try expected.tensors["logits_\(i)"]!.floats()
       for (b, block) in blocks.enumerated() {
         let got = try model.logits(tokens: block, sigma: sigma)
-        XCTAssertLessThan(relativeError(got, Array(want[(b * t * v)..<((b + 1) * t * v)])), 1e-4, "σ = \(sigma), block \(b)")
+        // The authors' DIT (tools/make_mdlm_dit_goldens.py). Observed 1e-6 to 1.3e-5: this 16-wide fixture's weights
+        // are scaled far from uniform, which amplifies fp32 rounding; a wrong σ path moves the logits by > 1e-2.
+        XCTAssertLessThan(relativeError(got, Array(want[(b * t * v)..<((b + 1) * t * v)])), 5e-5, "σ = \(sigma), block \(b)")
         print("time-conditioned σ = \(sigma), block \(b): rel. error \(relativeError(got, Array(want[(b * t * v)..<((b + 1) * t * v)])))")
       }
     }

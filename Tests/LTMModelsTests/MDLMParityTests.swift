@@ -7,7 +7,8 @@ import XCTest
 
 /// Parity with the MDLM authors' `models/dit.py` + `diffusion.py` SUBS loss (fp32, CPU, flash-attn replaced by plain
 /// torch ops) on the two reference fixtures: the SUBS log-probs, log p(x0 | x_t) and the per-position loss for the
-/// fixture's x_t and t, within 1e-4 relative (vectors norm-wise); and the Monte Carlo NELBO on two PTB blocks.
+/// fixture's x_t and t, within 1e-6 relative (vectors norm-wise; observed ~1e-7, fp32 summation order); and the Monte
+/// Carlo NELBO on two PTB blocks.
 class MDLMFixtureParity: XCTestCase {
   var fixture: String { "" }
   var model: MDLMModel!
@@ -53,13 +54,13 @@ class MDLMFixtureParity: XCTestCase {
     let (logp, loss) = try model.lossPerPosition(x0: x0, xt: xt, t: t)
     let eLogp = try floats("logp_x0"), eLoss = try floats("loss_per_position")
     let logpError = relativeError(Array(logp.joined()), eLogp), lossError = relativeError(Array(loss.joined()), eLoss)
-    XCTAssertLessThan(logpError, 1e-4, "log p(x0 | xt)")
-    XCTAssertLessThan(lossError, 1e-4, "loss per position")
+    XCTAssertLessThan(logpError, 1e-6, "log p(x0 | xt)")
+    XCTAssertLessThan(lossError, 1e-6, "loss per position")
     // Per-block loss sums as in expected.json.
     let sums = try XCTUnwrap(json["loss_sum_per_block"] as? [Double])
     for (b, s) in sums.enumerated() {
       let mine = loss[b].reduce(0.0) { $0 + Double($1) }
-      XCTAssertTrue(isClose(mine, s, rtol: 1e-4), "block \(b): \(mine) vs \(s)")
+      XCTAssertTrue(isClose(mine, s, rtol: 1e-6), "block \(b): \(mine) vs \(s)")
     }
     print("MDLM \(fixture): rel. error log p \(logpError), loss \(lossError)")
   }
@@ -94,7 +95,7 @@ final class MDLMMicroParityTests: MDLMFixtureParity {
     }
     XCTAssertGreaterThan(finiteMine.count, 1000)
     let error = relativeError(finiteMine, finiteExpected)
-    XCTAssertLessThan(error, 1e-4)
+    XCTAssertLessThan(error, 1e-6)
     print("MDLM mdlm-micro: rel. error SUBS log-probs \(error)")
   }
 
@@ -198,7 +199,11 @@ final class MDLMGPT2VocabParityTests: MDLMFixtureParity {
   }
 
   /// The whole-block NELBO per token on the fixture's two PTB-valid blocks (mdlm layout) agrees with the reference's
-  /// 16 Monte Carlo estimates (antithetic t over the batch) within 3 combined standard errors.
+  /// 16 Monte Carlo estimates (antithetic t over the batch). Both sides are Monte Carlo means, so the tolerance is 3
+  /// combined standard errors: the reference's is its 16 values' std/√16 ≈ 0.16 nats/token, ours with K = 64 draws per
+  /// block must be under 0.1, so the test admits at most 3·√(0.16² + 0.1²) ≈ 0.56 nats/token (5% of the NELBO). The
+  /// deterministic part of the bound (log p and the loss at a given x_t and t) is held to 1e-6 above; this test checks
+  /// the draws of t and of the mask.
   func testMonteCarloBoundMatchesReference() throws {
     let x0 = try ptbValidMDLMBlocks(2)
     XCTAssertEqual(x0.count, 2)
@@ -206,14 +211,14 @@ final class MDLMGPT2VocabParityTests: MDLMFixtureParity {
     let values = try XCTUnwrap(mc["values"] as? [Double])
     let refMean = values.reduce(0, +) / Double(values.count)
     let refSE = try XCTUnwrap(mc["std"] as? Double) / Double(values.count).squareRoot()
-    let estimates = try model.evaluate(blocks: x0, blockIndices: [0, 1], options: MDLMBoundOptions(timeSamples: 16, seed: 1))
+    let estimates = try model.evaluate(blocks: x0, blockIndices: [0, 1], options: MDLMBoundOptions(timeSamples: 64, seed: 1))
     let tokens = Double(estimates.reduce(0) { $0 + $1.scoredTokens })
     XCTAssertEqual(tokens, 2048)
     let mean = estimates.reduce(0.0) { $0 + $1.nll } / tokens
     let se = estimates.reduce(0.0) { $0 + ($1.variance ?? .nan) }.squareRoot() / tokens
     let combined = (refSE * refSE + se * se).squareRoot()
     XCTAssertLessThan(abs(mean - refMean), 3 * combined, "ours \(mean) ± \(se), reference \(refMean) ± \(refSE)")
-    XCTAssertLessThan(se, 0.5, "the standard error is informative")
+    XCTAssertLessThan(se, 0.1, "the standard error is informative")
     print("MDLM mdlm-gpt2vocab: NELBO/token \(mean) ± \(se) vs reference \(refMean) ± \(refSE)")
   }
 }

@@ -100,6 +100,7 @@ final class ComparisonTests: XCTestCase {
       XCTAssertEqual(c.problems.map(\.kind), [.notComparable], needle)
       XCTAssertTrue(c.problems.first?.message.contains(needle) ?? false, "\(needle): \(c.problems)")
       XCTAssertTrue(c.problems.first?.message.contains("not the same comparison") ?? false)
+      XCTAssertFalse(c.passed, "\(needle): a comparison that is not the same must fail")
     }
   }
 
@@ -107,7 +108,10 @@ final class ComparisonTests: XCTestCase {
     var current = doc(ppl: 100)
     current.tasks[0].blocksSHA256 = "ff"
     let c = Comparison.compare(current: current, baseline: doc(ppl: 100))
+    XCTAssertTrue(c.rows.isEmpty)
+    XCTAssertEqual(c.problems.map(\.kind), [.notComparable])
     XCTAssertTrue(c.problems.first?.message.contains("scored tokens differ") ?? false, "\(c.problems)")
+    XCTAssertFalse(c.passed)
   }
 
   /// A sweep in the current results matches the baseline's row with the same steps; the others are "not in the baseline".
@@ -135,6 +139,8 @@ final class ComparisonTests: XCTestCase {
     current.run.shard = ShardInfo(index: 0, count: 2)
     let c = Comparison.compare(current: current, baseline: doc(ppl: 100))
     XCTAssertTrue(c.problems.first?.message.contains("merge the shards first") ?? false)
+    XCTAssertTrue(c.rows.isEmpty)
+    XCTAssertFalse(c.passed)
   }
 
   func testMetricNames() throws {

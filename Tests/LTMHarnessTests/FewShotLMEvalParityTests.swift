@@ -1,0 +1,55 @@
+import Foundation
+import LTMModels
+import LTMTasks
+import LTMTestSupport
+import LTMTokenizer
+import XCTest
+@testable import LTMHarness
+
+/// The few-shot tasks that follow lm-eval, against lm-evaluation-harness itself (`tools/make_lmeval_prompt_goldens.py`
+/// ran lm-eval's own task YAML, `fewshot_context`, `construct_requests` and `_encode_pair` on the same documents and
+/// shots): the prompt string byte for byte, the request's continuation or stop strings, and the (context,
+/// continuation) token split exactly.
+final class FewShotLMEvalParityTests: XCTestCase {
+  func testPromptsRequestsAndTokensEqualLMEval() throws {
+    let url = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("Fixtures/lmeval-prompts.json")
+    let golden = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(contentsOf: url)) as? [String: Any])
+    let cases = try XCTUnwrap(golden["cases"] as? [[String: Any]])
+    XCTAssertEqual(Set(cases.compactMap { $0["task"] as? String }), ["lambada_openai", "arithmetic_2da", "gsm8k-cot"])
+    let catalog = try FewShotCatalog.load(directory: SharedData.packageRoot.appendingPathComponent("tasks/fewshot"))
+    let tokenizer = try GPT2Tokenizer.load(directory: SharedData.file("data/gpt2"))
+    let encoder = FewShotEncoder(
+      tokenizer: tokenizer, descriptor: ModelDescriptor(family: "gpt2", parameterCount: 0, vocabSize: 50257, contextLength: 1024, bound: .exact))
+    for c in cases {
+      let name = try XCTUnwrap(c["task"] as? String), index = try XCTUnwrap(c["document"] as? Int)
+      let label = "\(name) document \(index), shots \(c["shots"] ?? "")"
+      let task = try catalog.task(named: name)
+      let documents = try task.documents(split: task.evalSplit, dataDirectory: SharedData.data)
+      let pool = try XCTUnwrap(c["same_split"] as? Bool)
+        ? documents : try task.documents(split: try XCTUnwrap(task.fewshotSplit), dataDirectory: SharedData.data)
+      let shots = try XCTUnwrap(c["shots"] as? [Int]).map { pool[$0] }
+      let text = try task.promptText(for: documents[index], shots: shots, family: "gpt2")
+      assertSameText(text.context, try XCTUnwrap(c["context"] as? String), "\(label): fewshot_context")
+      if let continuation = c["continuation"] as? String {
+        assertSameText(text.context, try XCTUnwrap(c["request_context"] as? String), "\(label): request context")
+        XCTAssertEqual(text.continuations, [continuation], label)
+        let (request, cut) = try encoder.pair(context: text.context, continuation: continuation)
+        XCTAssertEqual(cut, 0, label)
+        XCTAssertEqual(request.context.map(Int.init), try XCTUnwrap(c["context_tokens"] as? [Int]), "\(label): context tokens")
+        XCTAssertEqual(request.continuation.map(Int.init), try XCTUnwrap(c["continuation_tokens"] as? [Int]), "\(label): continuation tokens")
+      } else {
+        assertSameText(text.generationPrompt, try XCTUnwrap(c["request_context"] as? String), "\(label): generation prompt")
+        XCTAssertEqual(task.format(forFamily: "gpt2").generation.until, try XCTUnwrap(c["until"] as? [String]), label)
+      }
+    }
+  }
+
+  /// Equal strings, and where they are not, the first differing position with its surroundings.
+  private func assertSameText(_ got: String, _ want: String, _ message: String, file: StaticString = #filePath, line: UInt = #line) {
+    guard got != want else { return }
+    let a = Array(got.unicodeScalars), b = Array(want.unicodeScalars)
+    let i = zip(a, b).prefix { $0 == $1 }.count
+    func around(_ s: [Unicode.Scalar]) -> String { String(String.UnicodeScalarView(s[max(0, i - 30)..<min(s.count, i + 30)])).debugDescription }
+    XCTFail("\(message): differs at scalar \(i): ours \(around(a)) vs lm-eval \(around(b))", file: file, line: line)
+  }
+}
