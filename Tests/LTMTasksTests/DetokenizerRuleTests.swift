@@ -1,14 +1,5 @@
-import Foundation
 import XCTest
 @testable import LTMTasks
-
-/// The committed golden of `tools/make_reference_text_goldens.py`, made by the reference code itself.
-enum ReferenceTextGoldens {
-  static func load() throws -> [String: Any] {
-    let url = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("Fixtures/reference-text-goldens.json")
-    return try XCTUnwrap(JSONSerialization.jsonObject(with: Data(contentsOf: url)) as? [String: Any])
-  }
-}
 
 /// Rule-by-rule checks of the detokenizers against the MDLM authors' own functions: the expected strings were made
 /// by running `dataloader.py`'s detokenizers on each input (`tools/make_reference_text_goldens.py`), so each case

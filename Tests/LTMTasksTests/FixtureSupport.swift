@@ -77,3 +77,11 @@ func temporaryDirectory(_ test: XCTestCase) throws -> URL {
   test.addTeardownBlock { try? FileManager.default.removeItem(at: dir) }
   return dir
 }
+
+/// The committed golden of `tools/make_reference_text_goldens.py`, made by the reference code itself.
+enum ReferenceTextGoldens {
+  static func load() throws -> [String: Any] {
+    let url = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("Fixtures/reference-text-goldens.json")
+    return try XCTUnwrap(JSONSerialization.jsonObject(with: Data(contentsOf: url)) as? [String: Any])
+  }
+}
