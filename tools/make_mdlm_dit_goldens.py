@@ -1,6 +1,8 @@
 #!/usr/bin/env python3
-"""The time-conditioned MDLM golden (Tests/LTMModelsTests/Fixtures/mdlm/timecond/expected.safetensors) from the MDLM
-authors' own ``models/dit.py``.
+"""Two MDLM goldens from the MDLM authors' own code: the time-conditioned DiT
+(Tests/LTMModelsTests/Fixtures/mdlm/timecond/expected.safetensors, ``models/dit.py``) and the EMA weights of a
+Lightning checkpoint (Tests/LTMModelsTests/Fixtures/mdlm/lightning-expected.safetensors, ``models/ema.py`` + ``dit.py``,
+see ``lightning_ema_golden``).
 
 The weights and inputs are those ``tools/make_mdlm_sampler_fixture.py`` wrote (``timecond/model.safetensors``, x_t and
 the σ values of the old ``expected.safetensors``); this script loads the weights, strictly, into the authors' ``DIT``
@@ -65,13 +67,18 @@ def install_flash_attn_stand_ins():
         sys.modules[name] = module
 
 
+def authors_module(checkout, relative, name):
+    """One file of the authors' ``models`` package, alone: the package's __init__ also imports the Mamba and AR
+    backbones and their CUDA packages."""
+    spec = importlib.util.spec_from_file_location(name, os.path.join(checkout, relative))
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
 def authors_dit(checkout, config, state):
     """The authors' DIT for an ltm-bench MDLM config.json, loaded strictly with the ``backbone.*`` tensors."""
-    # models/dit.py alone: the package's __init__ also imports the Mamba and AR backbones and their CUDA packages.
-    spec = importlib.util.spec_from_file_location("mdlm_dit", os.path.join(checkout, "models", "dit.py"))
-    dit = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(dit)
-    model = dit.DIT({"model": {"hidden_size": config["hidden_dim"], "cond_dim": config["cond_dim"],
+    model = authors_module(checkout, "models/dit.py", "mdlm_dit").DIT({"model": {"hidden_size": config["hidden_dim"], "cond_dim": config["cond_dim"],
                            "n_blocks": config["n_blocks"], "n_heads": config["n_heads"], "dropout": config["dropout"],
                            "scale_by_sigma": True, "length": config["model_length"]}},
                 vocab_size=config["vocab_size"])
@@ -106,6 +113,32 @@ def check_against_shared_fixture(checkout, shared):
     print(f"authors' DIT on mdlm-micro: relative error of log p(x0 | x_t) {error:.2e}")
 
 
+def lightning_ema_golden(checkout, folder):
+    """The EMA logits of ``lightning.ckpt`` as the authors evaluate them: their ``ExponentialMovingAverage`` (models/
+    ema.py) loads the checkpoint's ``ema`` entry (``Diffusion.on_load_checkpoint``) and copies the shadow parameters
+    onto the backbone's parameters in order (``copy_to``, as ``_sample`` and validation do), then their DIT runs."""
+    checkpoint = torch.load(os.path.join(folder, "lightning.ckpt"), weights_only=False)  # OmegaConf hyper_parameters
+    model_config = checkpoint["hyper_parameters"]["config"]["model"]
+    state = checkpoint["state_dict"]
+    config = {"hidden_dim": model_config["hidden_size"], "cond_dim": model_config["cond_dim"],
+              "n_blocks": model_config["n_blocks"], "n_heads": model_config["n_heads"], "dropout": 0.0,
+              "model_length": model_config["length"], "vocab_size": state["backbone.vocab_embed.embedding"].shape[0]}
+    model = authors_dit(checkout, config, state)
+    ema = authors_module(checkout, "models/ema.py", "mdlm_ema").ExponentialMovingAverage(
+        model.parameters(), decay=checkpoint["hyper_parameters"]["config"]["training"]["ema"])
+    ema.load_state_dict(checkpoint["ema"])
+    previous = load_file(os.path.join(folder, "lightning-expected.safetensors"))
+    xt = previous["xt"]
+    with torch.no_grad():
+        raw = model(xt, torch.zeros(xt.shape[0])).contiguous()
+        ema.copy_to(model.parameters())
+        logits = model(xt, torch.zeros(xt.shape[0])).contiguous()
+    for key, value in [("ema_logits", logits), ("raw_logits", raw)]:
+        drift = ((value - previous[key]).norm() / previous[key].norm()).item()
+        print(f"lightning {key}: relative difference from the committed golden {drift:.2e}")
+    return {"xt": xt, "ema_logits": logits, "raw_logits": raw}
+
+
 def main():
     if len(sys.argv) < 2:
         sys.exit(__doc__.strip().splitlines()[-3])
@@ -130,12 +163,16 @@ def main():
     for key, value in out.items():
         if key.startswith("logits"):
             drift = ((value - previous[key]).norm() / previous[key].norm()).item()
-            print(f"{key}: relative difference from the repository's torch rebuild {drift:.2e}")
+            print(f"{key}: relative difference from the committed golden {drift:.2e}")
     assert (out["logits_0"] - out["logits_1"]).abs().max() > 0.1, "σ must matter"
     commit = subprocess.run(["git", "-C", checkout, "rev-parse", "HEAD"], capture_output=True, text=True).stdout.strip()
-    save_file(out, os.path.join(folder, "expected.safetensors"),
-              metadata={"generator": "tools/make_mdlm_dit_goldens.py", "reference": f"kuleshov-group/mdlm {commit} models/dit.py"})
+    metadata = {"generator": "tools/make_mdlm_dit_goldens.py", "reference": f"kuleshov-group/mdlm {commit} models/dit.py"}
+    save_file(out, os.path.join(folder, "expected.safetensors"), metadata=metadata)
     print(f"wrote {folder}/expected.safetensors from the authors' DIT at {commit}")
+    fixtures = os.path.dirname(folder)
+    metadata["reference"] += " and models/ema.py"
+    save_file(lightning_ema_golden(checkout, fixtures), os.path.join(fixtures, "lightning-expected.safetensors"), metadata=metadata)
+    print(f"wrote {fixtures}/lightning-expected.safetensors from the authors' ExponentialMovingAverage and DIT")
 
 
 if __name__ == "__main__":

@@ -16,7 +16,8 @@ Outputs (into Tests/LTMModelsTests/Fixtures/mdlm/):
   committed ``timecond/expected.safetensors`` is then rewritten by ``tools/make_mdlm_dit_goldens.py`` from the authors'
   own ``models/dit.py`` (run it after this script; it reports how far this rebuild's logits were from theirs).
 - ``lightning.ckpt`` + ``lightning-expected.safetensors``: mdlm-micro in a Lightning checkpoint whose EMA shadow
-  params are perturbed weights, with an OmegaConf ``hyper_parameters`` config; the logits the EMA weights give.
+  params are perturbed weights, with an OmegaConf ``hyper_parameters`` config; the logits the EMA weights give (also
+  rewritten by ``tools/make_mdlm_dit_goldens.py``, from the authors' ``models/ema.py`` and ``models/dit.py``).
 
 usage: make_mdlm_sampler_fixture.py [SHARED_DIR] [OUT_DIR]   (torch, safetensors, omegaconf)
 """

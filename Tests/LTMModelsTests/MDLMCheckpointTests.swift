@@ -26,6 +26,8 @@ final class MDLMCheckpointTests: XCTestCase {
     return (num / den).squareRoot()
   }
 
+  /// The logits of the EMA weights as the authors evaluate them (their `ExponentialMovingAverage.copy_to` onto their
+  /// DIT, `tools/make_mdlm_dit_goldens.py`), not those of the state_dict weights.
   func testLightningCheckpointLoadsTheEMAWeights() throws {
     let url = Self.fixtures.appendingPathComponent("lightning.ckpt")
     let loaded = try ModelRegistry.load(path: url)
