@@ -20,6 +20,7 @@ import tempfile
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 SHARED = os.environ.get("LTM_BENCH_SHARED") or os.path.join(ROOT, "..", "shared")
+BACKUP = ".perturb-backup"  # beside a golden while it is perturbed
 
 
 def edit_json(change):
@@ -131,8 +132,18 @@ def run_test(test_filter, shared):
     return result.returncode
 
 
+def restore_interrupted_run():
+    """A run killed mid-row leaves the repository golden it perturbed beside its backup: put the backup back."""
+    for _, where, relative, _, _ in ROWS:
+        path = os.path.join(ROOT, relative)
+        if where == "repo" and os.path.exists(path + BACKUP):
+            os.replace(path + BACKUP, path)
+            print(f"restored {relative} from an interrupted run")
+
+
 def main():
     only = sys.argv[1] if len(sys.argv) > 1 else ""
+    restore_interrupted_run()
     toothless = []
     with tempfile.TemporaryDirectory() as scratch:
         shared_copy = os.path.join(scratch, "shared")
@@ -143,12 +154,12 @@ def main():
             sys.exit("error: the listed tests fail without any perturbation; fix them first")
         for test_filter, where, relative, perturb, what in rows:
             path = os.path.join(shared_copy if where == "shared" else ROOT, relative)
-            original = open(path, "rb").read()
+            shutil.copyfile(path, path + BACKUP)
             try:
                 perturb(path)
                 rc = run_test(test_filter, shared_copy)
             finally:
-                open(path, "wb").write(original)
+                os.replace(path + BACKUP, path)
             verdict = "fails, as it must" if rc != 0 else "STILL PASSES"
             print(f"{test_filter}: {what} in {relative} -> {verdict}", flush=True)
             if rc == 0:

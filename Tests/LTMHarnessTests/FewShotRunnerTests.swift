@@ -253,7 +253,7 @@ final class FewShotRunnerTests: XCTestCase {
   /// The per-document draw is pinned: changing it changes every reported few-shot number.
   func testShotIDsArePinned() throws {
     let ids = try FewShotRunner.shotIDs(task: "gsm8k", document: 0, shots: 5, poolSize: 7473, excludeSelf: false, seed: 0)
-    XCTAssertEqual(ids, [2139, 2514, 1352, 5081, 88], "FewShotPromptPinTests builds its literal prompts from these")
+    XCTAssertEqual(ids, [2139, 2514, 1352, 5081, 88], "FewShotPromptPinTests and tools/make_reference_text_goldens.py build their prompts from these")
     XCTAssertEqual(try FewShotRunner.shotIDs(task: "lambada_openai", document: 3, shots: 4, poolSize: 5153, excludeSelf: true, seed: 0).count, 4)
   }
 
