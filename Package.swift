@@ -34,17 +34,19 @@ let package = Package(
   targets: [
     .systemLibrary(name: "CBLAS", pkgConfig: "openblas", providers: [.apt(["libopenblas-dev"])]),
     .target(name: "CLTMPlatform"),
+    // One check for every file name that comes from outside (hub listings, shard indexes, task and manifest files).
+    .target(name: "LTMPaths"),
     .target(
       name: "LTMTensor",
       dependencies: ["CBLAS", "CLTMPlatform", .product(name: "Numerics", package: "swift-numerics")]),
     .target(
       name: "LTMCheckpoint",
-      dependencies: [.product(name: "ZIPFoundation", package: "ZIPFoundation")]),
+      dependencies: ["LTMPaths", .product(name: "ZIPFoundation", package: "ZIPFoundation")]),
     .target(name: "LTMTokenizer"),
     .target(
       name: "LTMModels",
       dependencies: ["LTMTensor", "LTMCheckpoint", "LTMTokenizer"]),
-    .target(name: "LTMTasks", dependencies: ["Yams", .product(name: "Mustache", package: "swift-mustache")]),
+    .target(name: "LTMTasks", dependencies: ["LTMPaths", "Yams", .product(name: "Mustache", package: "swift-mustache")]),
     .target(name: "LTMMetrics"),
     .target(name: "LTMMauve", dependencies: ["LTMTensor", "LTMCheckpoint", "CBLAS"]),
     .target(
@@ -53,7 +55,7 @@ let package = Package(
     .target(
       name: "LTMDownload",
       dependencies: [
-        "Yams", .product(name: "Crypto", package: "swift-crypto"), .product(name: "ZIPFoundation", package: "ZIPFoundation"),
+        "LTMPaths", "Yams", .product(name: "Crypto", package: "swift-crypto"), .product(name: "ZIPFoundation", package: "ZIPFoundation"),
       ]),
     .target(
       name: "LTMHarness",
@@ -69,6 +71,7 @@ let package = Package(
 
     // Test support: locating ../shared, tolerance helpers. Not shipped in the product.
     .target(name: "LTMTestSupport"),
+    .testTarget(name: "LTMPathsTests", dependencies: ["LTMPaths"]),
     .testTarget(name: "LTMTensorTests", dependencies: ["LTMTensor", "CLTMPlatform", "LTMTestSupport"]),
     .testTarget(name: "LTMCheckpointTests", dependencies: ["LTMCheckpoint", "LTMTestSupport"], exclude: ["Fixtures"]),
     .testTarget(name: "LTMTokenizerTests", dependencies: ["LTMTokenizer", "LTMTestSupport"], exclude: ["Fixtures"]),

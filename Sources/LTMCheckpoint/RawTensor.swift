@@ -87,11 +87,8 @@ extension RawTensor {
   /// Throws unless `bytes` holds exactly `elementCount × dtype.byteSize` bytes (the loaders guarantee it; this
   /// guards tensors built by hand before any raw-pointer read).
   public func validateByteCount() throws {
-    var n = 1
-    for d in shape {
-      let (p, overflow) = n.multipliedReportingOverflow(by: d)
-      guard d >= 0, !overflow else { throw CheckpointError.badTensor(path: file, tensor: name, reason: "invalid shape \(shape)") }
-      n = p
+    guard let n = Self.checkedElementCount(shape) else {
+      throw CheckpointError.badTensor(path: file, tensor: name, reason: "invalid shape \(shape)")
     }
     let (size, overflow) = n.multipliedReportingOverflow(by: dtype.byteSize)
     guard !overflow, size == bytes.count else {
@@ -99,6 +96,18 @@ extension RawTensor {
         path: file, tensor: name,
         reason: "\(bytes.count) bytes do not hold shape \(shape) of \(dtype.rawValue) (\(dtype.byteSize) bytes each)")
     }
+  }
+
+  /// The product of `shape`, or nil when a dimension is negative or the product overflows (shapes come from files).
+  static func checkedElementCount(_ shape: [Int]) -> Int? {
+    var n = 1
+    for d in shape {
+      guard d >= 0 else { return nil }
+      let (p, overflow) = n.multipliedReportingOverflow(by: d)
+      if overflow { return nil }
+      n = p
+    }
+    return n
   }
 
   private func convert<T>(

@@ -1,4 +1,5 @@
 import Foundation
+import LTMPaths
 
 /// Hugging Face sharded checkpoints and checkpoint directories.
 ///
@@ -102,9 +103,10 @@ enum ShardIndex {
 
   /// Shard names are file names beside the index; an absolute path or `..` would read outside the checkpoint.
   private static func checkShardName(_ shard: String, index: String, tensor: String) throws {
-    let components = shard.split(separator: "/", omittingEmptySubsequences: false)
-    guard !shard.isEmpty, !shard.hasPrefix("/"), !components.contains(".."), !components.contains("") else {
-      throw CheckpointError.badTensor(path: index, tensor: tensor, reason: "weight_map names an unsafe shard path \"\(shard)\"")
+    do {
+      _ = try RelativePath(validating: shard)
+    } catch {
+      throw CheckpointError.badTensor(path: index, tensor: tensor, reason: "weight_map names an unsafe shard path: \(error)")
     }
   }
 }

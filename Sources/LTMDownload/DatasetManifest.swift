@@ -1,4 +1,5 @@
 import Foundation
+import LTMPaths
 import Yams
 
 /// A checksum a file must match: its sha256, or an official MD5 where no sha256 is published.
@@ -98,8 +99,12 @@ public struct DatasetManifest: Sendable {
       let dataset = raw.datasets[name]!
       for f in dataset.files {
         let context = "\(name) \(f.path)"
-        guard !f.path.hasPrefix("/"), !f.path.split(separator: "/").contains(where: { $0 == ".." || $0 == "." || $0.hasPrefix(".") }) else {
-          throw DownloadError.invalidManifest(file: file, reason: "\(context): path must be relative, without . or .. components")
+        let path: RelativePath
+        do { path = try RelativePath(validating: f.path) } catch {
+          throw DownloadError.invalidManifest(file: file, reason: "\(context): \(error)")
+        }
+        guard !path.components.contains(where: { $0.hasPrefix(".") }) else {  // the cache's own .tmp folder
+          throw DownloadError.invalidManifest(file: file, reason: "\(context): a path component starts with '.'")
         }
         guard let sha = f.sha256 else {
           throw DownloadError.invalidManifest(file: file, reason: "\(context): sha256 is required (write `unknown` when it is not known)")

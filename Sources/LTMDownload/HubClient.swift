@@ -1,4 +1,5 @@
 import Foundation
+import LTMPaths
 
 /// A Hugging Face hub model named `owner/name[@revision]` (revision default `main`).
 public struct HubModelReference: Equatable, Sendable {
@@ -217,7 +218,12 @@ public struct HubClient: Sendable {
     _ name: String, sibling: Listing.Sibling, reference: HubModelReference, commit: String, into directory: URL,
     progress: DownloadProgress
   ) throws {
-    let destination = directory.appendingPathComponent(name)
+    // The name comes from the server (a listing, an index's weight_map): checked before anything is read, written or
+    // deleted under it, so a hostile mirror cannot reach outside the model's folder.
+    let destination: URL
+    do { destination = try RelativePath(validating: name).resolved(under: directory) } catch {
+      throw DownloadError.hub(url: "\(base)/\(reference.repo)", reason: "the repository names a file \(error)")
+    }
     let displayPath = "models/\(reference.repo)/\(reference.revision)/\(name)"
     let pathPart = name.split(separator: "/").map { Self.escape(String($0)) }.joined(separator: "/")
     let url = "\(base)/\(reference.repo)/resolve/\(Self.escape(commit))/\(pathPart)"

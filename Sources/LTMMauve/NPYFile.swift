@@ -71,8 +71,10 @@ public enum NPYFile {
       count = p
     }
     let dataStart = headerStart + headerLength
-    guard data.count - dataStart == count * width else {
-      throw bad("the .npy data holds \(data.count - dataStart) bytes, but shape \(shape) of \(descr) needs \(count * width)")
+    let (needed, overflow) = count.multipliedReportingOverflow(by: width)
+    guard !overflow else { throw bad("the .npy shape \(shape) overflows") }
+    guard data.count - dataStart == needed else {
+      throw bad("the .npy data holds \(data.count - dataStart) bytes, but shape \(shape) of \(descr) needs \(needed)")
     }
     var values = [Double](repeating: 0, count: count)
     data.withUnsafeBytes { raw in

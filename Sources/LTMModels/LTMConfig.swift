@@ -105,6 +105,9 @@ public struct LTMModelArgs: Codable, Sendable, Equatable {
   public var latentPositionInterval: Int { maxSeqLen / maxZLen }
 
   /// Refuses settings this implementation does not compute, rather than silently scoring a different model.
+  /// The longest context a checkpoint may declare (the papers' LTMs use 1024).
+  public static let maxPlausibleSequence = 1 << 20
+
   public func validate(source: String) throws {
     func bad(_ reason: String) -> ModelError { .unsupportedConfig(path: source, reason: reason) }
     for (name, value) in [("dim", dim), ("n_layers", nLayers), ("n_heads", nHeads), ("vocab_size", vocabSize),
@@ -120,6 +123,10 @@ public struct LTMModelArgs: Codable, Sendable, Equatable {
       throw bad("max_z_len \(maxZLen) is not divisible by n_layers \(nLayers) (z is split evenly across layers)")
     }
     guard maxZLen <= maxSeqLen else { throw bad("max_z_len \(maxZLen) exceeds max_seq_len \(maxSeqLen) (latent RoPE interval would be 0)") }
+    // The RoPE table is sized from max_seq_len before any weight is read: a corrupt 2⁵⁰ must not reach the allocator.
+    guard maxSeqLen <= Self.maxPlausibleSequence else {
+      throw bad("max_seq_len \(maxSeqLen) is implausible (at most \(Self.maxPlausibleSequence) positions): the config is corrupt")
+    }
     if let h = hiddenDim, h <= 0 { throw bad("hidden_dim must be positive, got \(h)") }
     if hiddenDim == nil, let m = multipleOf, m <= 0 { throw bad("multiple_of must be positive, got \(m)") }
     guard normEps > 0, normEps.isFinite else { throw bad("norm_eps must be positive, got \(normEps)") }
@@ -146,6 +153,9 @@ public struct LTMPosteriorConfig: Codable, Sendable, Equatable {
     case numSteps = "num_steps", fastLR = "fast_lr", maxZLen = "max_z_len", zDim = "z_dim", inferenceMethod = "inference_method"
   }
 
+  /// The most fast-loop steps a checkpoint's config may set as the default (`validate`).
+  public static let maxPlausibleSteps = 4096
+
   public init(numSteps: Int? = nil, fastLR: Double? = nil) {
     self.numSteps = numSteps
     self.fastLR = fastLR
@@ -154,6 +164,11 @@ public struct LTMPosteriorConfig: Codable, Sendable, Equatable {
   public func validate(against args: LTMModelArgs, source: String) throws {
     func bad(_ reason: String) -> ModelError { .unsupportedConfig(path: source, reason: reason) }
     if let n = numSteps, n < 0 { throw bad("config num_steps \(n) is negative") }
+    // A default read from a file gets a plausibility bound (the papers use at most 64 steps): a corrupt 10⁹ would run
+    // for years without a word. --inference-steps may ask for more; the step count is shown with every result.
+    if let n = numSteps, n > Self.maxPlausibleSteps {
+      throw bad("config num_steps \(n) is implausible (a checkpoint's default is at most \(Self.maxPlausibleSteps) fast-loop steps per block): the config is corrupt")
+    }
     if let lr = fastLR, !(lr > 0 && lr.isFinite) { throw bad("config fast_lr \(lr) is not a positive number") }
     if let z = maxZLen, z != args.maxZLen { throw bad("config max_z_len \(z) differs from model_args max_z_len \(args.maxZLen)") }
     if let z = zDim, z != args.dim { throw bad("config z_dim \(z) differs from dim \(args.dim) (z feeds wk/wv directly)") }

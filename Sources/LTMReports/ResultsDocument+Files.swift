@@ -23,6 +23,7 @@ extension ResultsDocument {
       throw ReportError.unreadable(
         path: url.path, reason: "schema_version \(doc.schemaVersion), this ltm-bench reads \(currentSchemaVersion)")
     }
+    if let problem = doc.implausibility() { throw ReportError.unreadable(path: url.path, reason: problem) }
     return doc
   }
 

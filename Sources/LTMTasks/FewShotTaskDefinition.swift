@@ -1,4 +1,5 @@
 import Foundation
+import LTMPaths
 import Yams
 
 /// Strict reading of a few-shot task file: an unknown key anywhere is an error naming it (a typo such as
@@ -82,10 +83,14 @@ enum FewShotTaskDefinition {
     }
     var splits: [String: [String]] = [:]
     for (split, value) in splitsValue {
-      guard let files = value as? [Any], !files.isEmpty, let names = files as? [String], names.allSatisfy({ !$0.isEmpty && !$0.hasPrefix("/") }) else {
+      guard let files = value as? [Any], !files.isEmpty, let names = files as? [String] else {
         throw r.fail("key 'splits.\(split)': expected a non-empty list of file names relative to --data-dir")
       }
-      splits[split] = names
+      do {
+        splits[split] = try names.map { try RelativePath(validating: $0).string }
+      } catch {
+        throw r.fail("key 'splits.\(split)': \(error); files are read under --data-dir")
+      }
     }
     let evalSplit = try r.string(root, "eval_split")
     guard splits[evalSplit] != nil else { throw r.fail("key 'eval_split': '\(evalSplit)' is not one of the splits (\(splits.keys.sorted().joined(separator: ", ")))") }

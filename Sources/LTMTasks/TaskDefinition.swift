@@ -1,4 +1,5 @@
 import Foundation
+import LTMPaths
 import Yams
 
 /// Strict reading of a task YAML file.
@@ -90,10 +91,11 @@ enum TaskDefinition {
         guard case .scalar(let entry) = item, !isNull(item), !entry.string.isEmpty else {
           throw context.fail("key 'splits.\(split)': every entry must be a file name or glob pattern", at: item)
         }
-        guard !entry.string.hasPrefix("/") else {
-          throw context.fail("key 'splits.\(split)': '\(entry.string)' must be relative to --data-dir", at: item)
+        do {
+          return try RelativePath(validating: entry.string).string
+        } catch {
+          throw context.fail("key 'splits.\(split)': \(error); entries are read under --data-dir", at: item)
         }
-        return entry.string
       }
     }
     guard splits[defaultSplit] != nil else {

@@ -37,8 +37,23 @@ enum VocabularyFormats {
       tokens[id] = bytes
     }
     return try BPEModel(tokens: tokens, file: vocabFile) { table in
-      try mergePairs(merges, file: mergesFile, tokens: table)
+      let pairs = try mergePairs(merges, file: mergesFile, tokens: table)
+      try checkEveryTokenIsMerged(tokens, pairs: pairs, mergesFile: mergesFile)
+      return pairs
     }
+  }
+
+  /// A vocabulary token longer than one byte comes out of BPE only as some merge's result. An empty or truncated
+  /// merges file leaves tokens that can never be produced and silently changes every id (GPT-2 has 50,000 merges for
+  /// its 50,000 multi-byte tokens), so it is an error, not a smaller tokenizer.
+  private static func checkEveryTokenIsMerged(_ tokens: [[UInt8]?], pairs: [BPEModel.Pair], mergesFile: String) throws {
+    var merged = [Bool](repeating: false, count: tokens.count)
+    for p in pairs where Int(p.merged) < merged.count { merged[Int(p.merged)] = true }
+    let unreachable = tokens.indices.filter { (tokens[$0]?.count ?? 0) > 1 && !merged[$0] }
+    guard let first = unreachable.first else { return }
+    throw TokenizerError.malformed(
+      file: mergesFile,
+      reason: "\(pairs.count) merges leave \(unreachable.count) multi-byte vocabulary tokens unreachable (first: id \(first)): the file is empty, truncated or from another vocabulary")
   }
 
   /// Pairs of `merges.txt`: rank = position among the merge lines.

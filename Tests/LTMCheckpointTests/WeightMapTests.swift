@@ -35,6 +35,19 @@ final class WeightMapTests: XCTestCase {
     _ = try? unused.take("a", shape: [2])
   }
 
+  /// A NaN or Inf weight is refused when it is taken (#13), naming the tensor, before anything is computed with it;
+  /// this catches a NaN in a tied embedding too, which would otherwise read as "the copies differ".
+  func testNonFiniteWeightsAreRefusedWhenTaken() {
+    for bad in [Float.nan, .infinity, -.infinity] {
+      var values = [Float](repeating: 0.5, count: 1000)
+      values[777] = bad
+      var map = WeightMap(model: "toy", archive: TensorArchive(tensors: ["tok_embeddings.weight": RawTensor(dtype: .f32, shape: [1000], bytes: Data(floatBytes(values)))]))
+      assertCheckpointError(try map.take("tok_embeddings.weight", shape: [1000]), contains: ["tok_embeddings.weight", "non-finite", "index 777"])
+    }
+    XCTAssertNil(WeightMap.firstNonFinite([0, -0, .greatestFiniteMagnitude, -.leastNonzeroMagnitude]))
+    XCTAssertEqual(WeightMap.firstNonFinite([1, .nan, .infinity]), 1)
+  }
+
   /// End to end on a real checkpoint: every tensor of the LTM micro state dict can be taken by key and shape.
   func testTakesEveryTensorOfARealCheckpoint() throws {
     let url = try SharedData.file("fixtures/ltm-micro/ckpt.pt")

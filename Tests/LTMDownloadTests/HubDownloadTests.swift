@@ -11,12 +11,16 @@ struct FakeHub {
   static let commit = "6c0e6080953db56375760c0471a8c5f2929baf11"
   let server: LoopbackHTTPServer
 
-  /// `corrupt`: a file served with one flipped byte (its listing entry stays right).
-  init(repo: String = "openai-community/gpt2", revision: String = "main", corrupt: String? = nil, root: URL? = nil) throws {
+  /// `corrupt`: a file served with one flipped byte (its listing entry stays right). `extra`: more files, listed
+  /// under names a folder cannot hold (a hostile mirror's `../` names), with a blob id that matches no content.
+  init(
+    repo: String = "openai-community/gpt2", revision: String = "main", corrupt: String? = nil, root: URL? = nil,
+    extra: [String: Data] = [:]
+  ) throws {
     let root = try root ?? SharedData.file("fixtures/gpt2-tiny")
     let names = try FileManager.default.contentsOfDirectory(atPath: root.path).sorted()
-    var siblings: [[String: Any]] = []
-    var bodies: [String: Data] = [:]
+    var siblings: [[String: Any]] = extra.keys.sorted().map { ["rfilename": $0, "size": extra[$0]!.count, "blobId": String(repeating: "0", count: 40)] }
+    var bodies: [String: Data] = Dictionary(uniqueKeysWithValues: extra.map { ("/\(repo)/resolve/\(Self.commit)/\($0.key)", $0.value) })
     for name in names {
       let file = root.appendingPathComponent(name)
       let data = try Data(contentsOf: file)
@@ -118,6 +122,32 @@ final class HubDownloadTests: XCTestCase {
     XCTAssertEqual(try Data(contentsOf: directory.appendingPathComponent(shards[1])), try Data(contentsOf: repo.appendingPathComponent(shards[1])))
     XCTAssertEqual(HubClient.downloadedReference(in: directory), HubModelReference("someone/sharded@v1"))
     XCTAssertFalse(hub.server.requests.contains { $0.path.hasSuffix("model-extra.safetensors") })
+  }
+
+  /// A hostile listing (#13): the index's weight_map names a shard `../../../../../outside.safetensors`, which the
+  /// listing also has. It must be refused before anything is read, written or deleted under that name: the file
+  /// already there outside the cache (whose checksum the listing's would fail) stays untouched, nothing new appears.
+  func testShardNamesThatClimbOutOfTheCacheAreRefused() throws {
+    let repo = try temporaryDirectory(self)
+    try FileManager.default.copyItem(
+      at: try SharedData.file("fixtures/gpt2-tiny/config.json"), to: repo.appendingPathComponent("config.json"))
+    let hostile = "../../../../../outside.safetensors"
+    let index = ["metadata": ["total_size": 4], "weight_map": ["a": hostile]]
+    try JSONSerialization.data(withJSONObject: index).write(to: repo.appendingPathComponent("model.safetensors.index.json"))
+    let hub = try FakeHub(repo: "someone/evil", revision: "v1", root: repo, extra: [hostile: Data("evil".utf8)])
+    defer { hub.server.stop() }
+    let sandbox = try temporaryDirectory(self)
+    let cache = sandbox.appendingPathComponent("cache")
+    let outside = sandbox.appendingPathComponent("outside.safetensors")  // where cache/models/someone/evil/v1/<hostile> lands
+    try Data("precious".utf8).write(to: outside)
+    XCTAssertThrowsError(try HubClient(cache: DataCache(root: cache), environment: hub.environment).resolveModel("someone/evil@v1")) {
+      let message = String(describing: $0)
+      XCTAssertTrue(message.contains("not a plain relative path") && message.contains("'..'"), message)
+      XCTAssertFalse(message.contains("\n"), message)
+    }
+    XCTAssertEqual(try Data(contentsOf: outside), Data("precious".utf8), "the file outside the cache is untouched")
+    XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: sandbox.path).sorted(), ["cache", "outside.safetensors"])
+    XCTAssertFalse(hub.server.requests.contains { $0.path.contains("outside") }, "the hostile name is never fetched")
   }
 
   func testCorruptWeightsAreRefusedAndNothingIsMarkedComplete() throws {

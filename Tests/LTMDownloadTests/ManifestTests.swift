@@ -58,7 +58,7 @@ final class ManifestTests: XCTestCase {
     var cases: [(String, String)] = [
       (good.replacingOccurrences(of: ", sha256: SHA", with: ""), "sha256 is required"),
       (good.replacingOccurrences(of: "SHA", with: "abc"), "expected 64 hex digits"),
-      (good.replacingOccurrences(of: "SHA", with: "unknown").replacingOccurrences(of: "x/a.txt", with: "../a.txt"), "path must be relative"),
+      (good.replacingOccurrences(of: "SHA", with: "unknown").replacingOccurrences(of: "x/a.txt", with: "../a.txt"), "is not a plain relative path ("),
       (good.replacingOccurrences(of: "SHA", with: "unknown").replacingOccurrences(of: "http://h", with: "ftp://h"), "url must be http"),
       (good.replacingOccurrences(of: "version: 1", with: "version: 2").replacingOccurrences(of: "SHA", with: "unknown"), "unsupported version"),
     ]

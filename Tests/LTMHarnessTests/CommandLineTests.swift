@@ -169,6 +169,43 @@ final class CommandLineTests: XCTestCase {
     }
   }
 
+  /// A results file whose numbers cannot be true is refused where it enters (#13): `compare` does not call a
+  /// perplexity of −5 "improved", `report` and `baseline` refuse it, and `merge` does not turn a shard whose block NLL
+  /// is −10⁹ into a perplexity of 0. Each is one `error:` line naming the file and the number.
+  func testImpossibleNumbersAreRefusedWhereResultsFilesEnter() throws {
+    let out = tempDir()
+    try zeroShot(out, limit: 1)
+    let good = out + "/results.json", bad = tempDir() + "/results.json", elsewhere = tempDir()
+    for dir in [bad, elsewhere + "/x"] {
+      try FileManager.default.createDirectory(atPath: (dir as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
+    }
+    try FileManager.default.copyItem(atPath: good, toPath: bad)
+    try edit(bad) { $0.results[0].ppl = -5 }
+    for args in [["compare", bad, good], ["compare", good, bad], ["report", bad, "--output", elsewhere + "/r.html"],
+                 ["baseline", bad, "--output", elsewhere + "/b.json"]] {
+      let r = try run(args)
+      XCTAssertEqual(r.status, 1, "\(args)")
+      XCTAssertEqual(errorLines(r.stderr).count, 1, "\(args): \(r.stderr)")
+      XCTAssertTrue(r.stderr.contains(bad) && r.stderr.contains("ppl -5.0 is impossible"), "\(args): \(r.stderr)")
+    }
+    XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: elsewhere), [], "nothing written from a refused file")
+
+    let shards = try (0..<2).map { i -> String in
+      let dir = tempDir()
+      try zeroShot(dir, limit: 2, ["--shard", "\(i)/2"])
+      return dir + "/results.json"
+    }
+    try edit(shards[1]) { doc in
+      doc.results[0].perBlock![0].nll = -1e9
+      doc.results[0].nllSum = -1e9
+    }
+    let merged = try run(["merge"] + shards + ["--output-dir", elsewhere])
+    XCTAssertEqual(merged.status, 1)
+    XCTAssertEqual(errorLines(merged.stderr).count, 1, merged.stderr)
+    XCTAssertTrue(merged.stderr.contains("nll_sum -1000000000.0 is impossible"), merged.stderr)
+    XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: elsewhere), [])
+  }
+
   /// A real `zero-shot` process killed (SIGKILL) after some blocks are cached, then started again: the second
   /// run scores only the missing blocks, and its numbers equal an uninterrupted run's exactly.
   func testKilledRunResumesWithoutRecomputing() throws {

@@ -59,6 +59,9 @@ final class FeatureFileTests: XCTestCase {
     try expect(Self.npy(descr: "<f8", shape: [2, 2], payload: Self.doubles([1, 2, 3, 4]), fortran: true), "Fortran")
     try expect(Self.npy(descr: "<f8", shape: [2, 3], payload: Self.doubles([1, 2, 3, 4])), "needs 48")
     try expect(Data("hello".utf8), "magic")
+    // Sizes from a header are overflow-checked (#13): (2³¹, 2³¹) of 8-byte floats is 2⁶⁵ bytes, and 2⁶³ elements overflow.
+    try expect(Self.npy(descr: "<f8", shape: [1 << 31, 1 << 31], payload: Data()), "overflows")
+    try expect(Self.npy(descr: "<f8", shape: [1 << 62, 4], payload: Data()), "overflows")
     XCTAssertThrowsError(try FeatureFile.load("/nonexistent/f.npy")) { XCTAssertTrue("\($0)".contains("no such file")) }
   }
 

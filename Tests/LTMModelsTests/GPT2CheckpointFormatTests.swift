@@ -28,3 +28,39 @@ final class GPT2CheckpointFormatTests: XCTestCase {
     }
   }
 }
+
+/// Sizes from a config that disagrees with the checkpoint (#13): a `config.json` claiming 10¹² layers (GPT-2
+/// `n_layer`, MDLM `n_blocks`) or a 2⁴⁰-wide embedding must be refused in well under a second, naming missing
+/// tensors, before the loader allocates or loops on the config's word.
+final class ConfigSizeBombTests: XCTestCase {
+  private func copy(_ fixture: String, editing key: String, to value: Any) throws -> URL {
+    let source = try SharedData.file("fixtures/\(fixture)")
+    let dir = FileManager.default.temporaryDirectory.appendingPathComponent("ltm-bomb-\(UUID().uuidString)")
+    addTeardownBlock { try? FileManager.default.removeItem(at: dir) }
+    try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+    for name in try FileManager.default.contentsOfDirectory(atPath: source.path) {
+      try FileManager.default.createSymbolicLink(at: dir.appendingPathComponent(name), withDestinationURL: source.appendingPathComponent(name))
+    }
+    let configURL = dir.appendingPathComponent("config.json")
+    var config = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(contentsOf: configURL)) as? [String: Any])
+    config[key] = value
+    try FileManager.default.removeItem(at: configURL)
+    try JSONSerialization.data(withJSONObject: config).write(to: configURL)
+    return dir
+  }
+
+  func testConfigsThatSizeBeyondTheCheckpointAreRefusedFast() throws {
+    for (fixture, key, value, needle) in [
+      ("gpt2-tiny", "n_layer", 1_000_000_000_000, "lacks"), ("mdlm-gpt2vocab", "n_blocks", 1_000_000_000_000, "lacks"),
+      ("gpt2-tiny", "n_embd", 1 << 40, "has shape"),
+    ] as [(String, String, Int, String)] {
+      let dir = try copy(fixture, editing: key, to: value)
+      let started = Date()
+      XCTAssertThrowsError(try ModelRegistry.load(path: dir), "\(fixture) \(key)") { error in
+        let text = String(describing: error)
+        XCTAssertTrue(text.contains(needle) && !text.contains("\n"), "\(fixture) \(key): \(text.prefix(300))")
+      }
+      XCTAssertLessThan(Date().timeIntervalSince(started), 5, "\(fixture) \(key)")
+    }
+  }
+}

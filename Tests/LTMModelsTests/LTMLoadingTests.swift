@@ -122,6 +122,11 @@ final class LTMLoadingTests: XCTestCase {
     XCTAssertTrue(failure { $0.config.inferenceMethod = "langevin" }.contains("langevin"))
     XCTAssertTrue(failure { $0.config.zDim = 16 }.contains("z_dim"))
     XCTAssertTrue(failure { $0.config.maxZLen = 16 }.contains("max_z_len"))
+    // A corrupt default must not run for years (#13): the checkpoint's num_steps is bounded, --inference-steps is not.
+    XCTAssertTrue(failure { $0.modelArgs.maxSeqLen = 1 << 50 }.contains("max_seq_len 1125899906842624 is implausible"))
+    let hang = failure { $0.config.numSteps = 1_000_000_000 }
+    XCTAssertTrue(hang.contains("num_steps 1000000000 is implausible"), hang)
+    XCTAssertEqual(failure { $0.config.numSteps = LTMPosteriorConfig.maxPlausibleSteps }, "")
 
     func decoding(_ json: String) -> String { message { _ = try LTMConfig.decode(Data(json.utf8), path: "c.json") } }
     let args = #""dim": 32, "n_layers": 2, "n_heads": 4, "vocab_size": 512, "multiple_of": 32, "max_seq_len": 128, "window_size": 16, "max_z_len": 8"#

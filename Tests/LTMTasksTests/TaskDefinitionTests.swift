@@ -117,7 +117,11 @@ final class TaskDefinitionTests: XCTestCase {
       (yaml(replacing: "default_split: test", with: "default_split: validation"), ["key 'default_split'", "'validation'"]),
       (yaml(replacing: "test: [tiny.txt]", with: "test: tiny.txt"), ["splits.test", "list"]),
       (yaml(replacing: "test: [tiny.txt]", with: "test: []"), ["splits.test"]),
-      (yaml(replacing: "test: [tiny.txt]", with: "test: [/abs/tiny.txt]"), ["splits.test", "relative"]),
+      (yaml(replacing: "test: [tiny.txt]", with: "test: [/abs/tiny.txt]"), ["splits.test", "relative", "absolute"]),
+      // A task file from elsewhere must not read outside --data-dir (#13): every way out is refused.
+      (yaml(replacing: "test: [tiny.txt]", with: "test: [../secret.txt]"), ["splits.test", "not a plain relative path", "'..'"]),
+      (yaml(replacing: "test: [tiny.txt]", with: "test: [\"data/../../x/*.txt\"]"), ["splits.test", "'..'"]),
+      (yaml(replacing: "test: [tiny.txt]", with: "test: [\"a\\\\b.txt\"]"), ["splits.test", "backslash"]),
       (yaml(replacing: "name: tiny", with: "name: my task"), ["key 'name'"]),
       (yaml(replacing: "name: tiny\n", with: ""), ["missing key 'name'"]),
       (yaml(replacing: "reader: plain_text\n", with: ""), ["missing key 'reader'"]),

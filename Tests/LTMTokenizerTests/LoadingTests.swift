@@ -113,6 +113,12 @@ final class LoadingTests: XCTestCase {
     assertMalformed(file: path("merges.txt"), reason: "line 3") { try GPT2Tokenizer.load(directory: directory) }
     try write("merges.txt", "#version: 0.2\nĠ t\nqzx qzy\n")
     assertMalformed(file: path("merges.txt"), reason: "not in the vocabulary") { try GPT2Tokenizer.load(directory: directory) }
+    // An empty or truncated merges file would silently make every multi-byte token unreachable (#13).
+    try write("merges.txt", "")
+    assertMalformed(file: path("merges.txt"), reason: "0 merges leave 50000 multi-byte vocabulary tokens unreachable") { try GPT2Tokenizer.load(directory: directory) }
+    let real = try String(contentsOf: SharedData.file("data/gpt2/merges.txt"), encoding: .utf8)
+    try write("merges.txt", String(real.split(separator: "\n").prefix(30001).joined(separator: "\n")))
+    assertMalformed(file: path("merges.txt"), reason: "30000 merges leave 20000") { try GPT2Tokenizer.load(directory: directory) }
   }
 
   func testMalformedTiktoken() throws {
