@@ -38,5 +38,8 @@ final class BlockCache {
 
   func lookup(_ key: Key) -> BlockRecord? { journal.lookup(key) }
 
+  /// Lines skipped as damaged when the cache was opened: their blocks are computed again.
+  var damagedLines: [Int] { journal.damagedLines }
+
   func record(_ score: BlockRecord, for key: Key) throws { try journal.record(score, for: key) }
 }

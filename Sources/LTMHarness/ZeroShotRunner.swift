@@ -23,6 +23,9 @@ public final class ZeroShotRunner {
     public var resultsJSON: URL
     public var reportHTML: URL
     public var comparison: Comparison?
+    /// Results that could not be computed (a non-finite score), one line each; the others are in the reports, and
+    /// the command exits 1 after writing them.
+    public var failures: [String] = []
   }
 
   public func run() throws -> Outputs {
@@ -45,6 +48,10 @@ public final class ZeroShotRunner {
     try FileManager.default.createDirectory(at: config.outputDirectory, withIntermediateDirectories: true)
     let cache = try BlockCache(
       url: config.outputDirectory.appendingPathComponent(BlockCache.fileName), reuse: config.useCache)
+    if let first = cache.damagedLines.first {
+      progress.report(.stage(
+        "\(cache.url.path): \(cache.damagedLines.count) damaged line(s) ignored (first: line \(first)); their blocks are computed again"))
+    }
 
     // Models, with provenance and a tokenizer each.
     var loaded: [PreparedModel] = []
@@ -84,9 +91,18 @@ public final class ZeroShotRunner {
     try progressFile.write(in: config.outputDirectory)
 
     var results: [ResultEntry] = []
+    var failures: [String] = []
     var resumedTotal = 0
     for unit in units {
-      let (entry, resumed) = try score(unit, cache: cache)
+      let scored: (entry: ResultEntry, resumed: Int)
+      do {
+        scored = try score(unit, cache: cache)
+      } catch let failure as NonFiniteScore {
+        // One model's NaN must not cost the others their results: leave this row out, keep going, fail at the end.
+        failures.append(failure.description)
+        continue
+      }
+      let (entry, resumed) = scored
       resumedTotal += resumed
       results.append(entry)
       let steps = entry.inferenceSteps.map { ", T=\($0)" } ?? ""
@@ -105,13 +121,22 @@ public final class ZeroShotRunner {
         os: ProcessInfo.processInfo.operatingSystemVersionString, blas: BLAS.configuration, blasKernels: HarnessSettings.blasKernels),
       models: loaded.map(\.info), tasks: taskInfos, results: results)
     let comparison = baseline.map { Comparison.compare(current: document, baseline: $0, options: config.comparison) }
-    let outputs = try ReportWriter.write(document, comparison: comparison, to: config.outputDirectory)
-    progressFile.finished = true
+    var outputs = try ReportWriter.write(document, comparison: comparison, to: config.outputDirectory)
+    outputs.failures = failures
+    progressFile.finished = failures.isEmpty
     try progressFile.write(in: config.outputDirectory)
     return outputs
   }
 
   // MARK: - Steps
+
+  /// A block whose score came out NaN or infinite: nothing is cached or reported for its result row.
+  struct NonFiniteScore: Error, CustomStringConvertible {
+    var model: String, task: String, block: Int, nll: Double
+    var description: String {
+      "\(model) on \(task): block \(block) scored NLL \(nll), not a number; that result is left out (the model's output overflowed or the checkpoint is broken)"
+    }
+  }
 
   /// Every task is read, tokenized and cut into blocks before the first block is scored: a bad data file fails in
   /// seconds, and progress.json lists the whole run for `ltm-bench status`. Units come in result order: task, then
@@ -259,6 +284,9 @@ public final class ZeroShotRunner {
     for batchStart in stride(from: 0, to: pending.count, by: configuration.batchBlocks) {
       let batch = Array(pending[batchStart..<min(batchStart + configuration.batchBlocks, pending.count)])
       for var record in try variant.score(batch.map { Array(blocks.block($0)) }, batch) {
+        guard record.nll.isFinite, record.kl?.isFinite ?? true else {
+          throw NonFiniteScore(model: id, task: task.info.name, block: record.index, nll: record.nll)
+        }
         record.computedWith = computedWith
         try cache.record(record, for: keys[record.index]!)
         records[record.index] = record

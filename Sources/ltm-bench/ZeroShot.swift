@@ -135,5 +135,9 @@ struct ZeroShot: ParsableCommand {
       print("")
       try compare.report(comparison, current: outputs.resultsJSON.path, baseline: baseline)
     }
+    if !outputs.failures.isEmpty {
+      fflush(stdout)  // the table and the paths first, then the error line
+      try CLIErrors.oneLine { throw HarnessError.invalidArgument(outputs.failures.joined(separator: "; ")) }
+    }
   }
 }

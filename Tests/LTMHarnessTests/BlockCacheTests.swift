@@ -49,14 +49,37 @@ final class BlockCacheTests: XCTestCase {
     XCTAssertNotNil(c.lookup(key(block: 1)))
   }
 
-  func testDamagedMiddleLineIsAnError() throws {
+  /// A line is trusted only with its checksum (#13): a damaged line, an edited number and a line without a checksum
+  /// are skipped (and their blocks computed again), whatever their position; the good lines are kept.
+  func testDamagedEditedAndUncheckedLinesAreSkipped() throws {
     let url = try tempFile()
-    do { try BlockCache(url: url, reuse: true).record(BlockRecord(index: 0, nll: 1.5, tokens: 3), for: key()) }
-    let good = try Data(contentsOf: url)
-    try (Data("garbage\n".utf8) + good).write(to: url)
-    XCTAssertThrowsError(try BlockCache(url: url, reuse: true)) { error in
-      XCTAssertTrue(String(describing: error).contains("line 1"), "\(error)")
-      XCTAssertTrue(String(describing: error).contains("--no-cache"), "\(error)")
+    do {
+      let c = try BlockCache(url: url, reuse: true)
+      try c.record(BlockRecord(index: 0, nll: 1.5, tokens: 3), for: key())
+      try c.record(BlockRecord(index: 1, nll: 2.5, tokens: 3), for: key(block: 1))
+    }
+    let lines = try String(contentsOf: url, encoding: .utf8).split(separator: "\n").map(String.init)
+    let edited = lines[1].replacingOccurrences(of: "\"nll\":2.5", with: "\"nll\":0.5")
+    XCTAssertNotEqual(edited, lines[1])
+    let unchecked = lines[1].replacingOccurrences(of: #","sha256":"[0-9a-f]{64}""#, with: "", options: .regularExpression)
+    XCTAssertNotEqual(unchecked, lines[1])
+    try ([lines[0], "garbage", edited, unchecked].joined(separator: "\n") + "\n").write(to: url, atomically: true, encoding: .utf8)
+    let c = try BlockCache(url: url, reuse: true)
+    XCTAssertEqual(c.lookup(key())?.nll, 1.5)
+    XCTAssertNil(c.lookup(key(block: 1)), "block 1's only lines are damaged: it is computed again")
+    XCTAssertEqual(c.damagedLines, [2, 3, 4])
+  }
+
+  /// Two valid lines that give one block different numbers: the cache was edited or written by two different
+  /// computations at once, and neither number can be chosen silently.
+  func testConflictingDuplicatesAreAnError() throws {
+    let a = try tempFile(), b = try tempFile()
+    do { try BlockCache(url: a, reuse: true).record(BlockRecord(index: 0, nll: 1.5, tokens: 3), for: key()) }
+    do { try BlockCache(url: b, reuse: true).record(BlockRecord(index: 0, nll: 1.75, tokens: 3), for: key()) }
+    try (Data(contentsOf: a) + Data(contentsOf: a) + Data(contentsOf: b)).write(to: a)
+    XCTAssertThrowsError(try BlockCache(url: a, reuse: true)) { error in
+      let text = String(describing: error)
+      XCTAssertTrue(text.contains("lines 2 and 3 hold different values") && text.contains("--no-cache"), text)
     }
   }
 

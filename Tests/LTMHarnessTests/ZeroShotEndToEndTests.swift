@@ -42,6 +42,37 @@ final class ZeroShotEndToEndTests: XCTestCase {
     }
   }
 
+  /// A model whose output overflows (finite weights: gpt2-tiny with ln_f scaled to 3e38) scores NaN (#13): its row
+  /// is left out with one failure line naming it, and the healthy model beside it keeps its results, in the
+  /// reports too; nothing non-finite reaches the block cache.
+  func testANonFiniteScoreLeavesOutOnlyThatResult() throws {
+    let tiny = try SharedData.file("fixtures/gpt2-tiny")
+    let broken = FileManager.default.temporaryDirectory.appendingPathComponent("gpt2-overflow-\(UUID().uuidString)")
+    addTeardownBlock { try? FileManager.default.removeItem(at: broken) }
+    try FileManager.default.createDirectory(at: broken, withIntermediateDirectories: true)
+    for name in try FileManager.default.contentsOfDirectory(atPath: tiny.path) where name != "model.safetensors" {
+      try FileManager.default.createSymbolicLink(at: broken.appendingPathComponent(name), withDestinationURL: tiny.appendingPathComponent(name))
+    }
+    var weights = try Data(contentsOf: tiny.appendingPathComponent("model.safetensors"))
+    let headerLength = Int(weights.prefix(8).withUnsafeBytes { $0.loadUnaligned(as: UInt64.self) })
+    let header = try XCTUnwrap(JSONSerialization.jsonObject(with: weights.subdata(in: 8..<(8 + headerLength))) as? [String: Any])
+    let offsets = try XCTUnwrap((header["transformer.ln_f.weight"] as? [String: Any])?["data_offsets"] as? [Int])
+    for at in stride(from: 8 + headerLength + offsets[0], to: 8 + headerLength + offsets[1], by: 4) {
+      withUnsafeBytes(of: Float(3e38).bitPattern.littleEndian) { weights.replaceSubrange(at..<(at + 4), with: $0) }
+    }
+    try weights.write(to: broken.appendingPathComponent("model.safetensors"))
+
+    var config = try configuration(protocolName: "ltm", limit: 1, output: outputDirectory())
+    config.modelPaths = [broken, tiny]
+    let out = try ZeroShotRunner(configuration: config).run()
+    XCTAssertEqual(out.failures.count, 1, "\(out.failures)")
+    XCTAssertTrue(out.failures[0].contains(broken.lastPathComponent) && out.failures[0].contains("block 0"), out.failures[0])
+    XCTAssertEqual(out.document.results.map(\.model), ["gpt2-tiny"])
+    XCTAssertTrue(FileManager.default.fileExists(atPath: out.reportHTML.path))
+    let cache = try String(contentsOf: config.outputDirectory.appendingPathComponent(BlockCache.fileName), encoding: .utf8)
+    XCTAssertEqual(cache.split(separator: "\n").count, 1, "only the healthy model's block is cached")
+  }
+
   /// An extended run (`--limit-blocks` raised) takes every block it already has from the cache and gives
   /// bit-identical numbers; another protocol shares nothing with it.
   func testExtendedRunReusesCachedBlocks() throws {
