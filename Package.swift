@@ -15,6 +15,7 @@
 //   LTMDownload    — dataset manifest, verified download cache (URLSession, resumable), zip/tar.gz members, hub models.
 //   LTMHarness     — orchestration (zero-shot runs, resume journal, benchmarks); never prints.
 //   ltm-bench      — thin command-line front end (swift-argument-parser).
+import Foundation
 import PackageDescription
 
 let package = Package(
@@ -97,3 +98,19 @@ let package = Package(
   ],
   swiftLanguageModes: [.v5]
 )
+
+// libFuzzer targets (tools/fuzz.sh), only when LTM_BENCH_FUZZ is set: they are built with -sanitize=fuzzer into their
+// own build folder and never take part in the normal build or tests.
+if ProcessInfo.processInfo.environment["LTM_BENCH_FUZZ"] != nil {
+  let fuzzed: [(String, [Target.Dependency])] = [
+    ("FuzzSafetensors", ["LTMCheckpoint"]), ("FuzzPickle", ["LTMCheckpoint"]), ("FuzzTorchZip", ["LTMCheckpoint", "FuzzSupport"]),
+    ("FuzzNPY", ["LTMMauve"]), ("FuzzTokenizer", ["LTMTokenizer", "FuzzSupport"]), ("FuzzTiktoken", ["LTMTokenizer"]),
+    ("FuzzTaskYAML", ["LTMTasks"]), ("FuzzFewShotTask", ["LTMTasks"]), ("FuzzFewShotRows", ["LTMTasks"]),
+    ("FuzzResults", ["LTMReports"]), ("FuzzCacheLine", ["LTMHarness", "LTMReports", "FuzzSupport"]),
+  ]
+  package.targets.append(.target(name: "FuzzSupport", path: "Fuzz/FuzzSupport"))
+  for (name, dependencies) in fuzzed {
+    package.targets.append(.executableTarget(name: name, dependencies: dependencies, path: "Fuzz/\(name)"))
+    package.products.append(.executable(name: name, targets: [name]))
+  }
+}

@@ -79,7 +79,7 @@ public final class FewShotRunner {
       plans.append(TaskPlan(task: task, documents: selected, pool: pool, excludeSelf: excludeSelf, record: record))
     }
 
-    try FileManager.default.createDirectory(at: config.outputDirectory, withIntermediateDirectories: true)
+    try OutputFolder.prepare(config.outputDirectory)
     let cache = try Journal<FewShotCacheKey, FewShotOutcome>(
       url: config.outputDirectory.appendingPathComponent(Self.cacheFileName), reuse: config.useCache)
 

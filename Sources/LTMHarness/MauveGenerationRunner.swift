@@ -106,7 +106,7 @@ public enum MauveGenerationRunner {
 
     var results: [MauveGenerationDocument.ModelResult] = []
     var files: [URL] = []
-    if let dir = config.outputDirectory { try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true) }
+    if let dir = config.outputDirectory { try OutputFolder.prepare(dir) }
     for (mi, path) in config.models.enumerated() {
       let loaded = try ModelRegistry.load(path: URL(fileURLWithPath: path))
       let samples = try generate(loaded, prefixes: prefixes, config: config)  // [prompt][sample]

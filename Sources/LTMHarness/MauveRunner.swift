@@ -73,7 +73,7 @@ public enum MauveRunner {
       seedSummary: MauveSeedSummary(results), perSeed: results)
     var url: URL?
     if let dir = config.outputDirectory {
-      try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+      try OutputFolder.prepare(dir)
       let file = dir.appendingPathComponent("mauve.json")
       try document.jsonData().write(to: file, options: .atomic)
       url = file

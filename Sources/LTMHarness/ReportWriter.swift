@@ -4,7 +4,7 @@ import LTMReports
 /// Writes `results.json` and `report.html` atomically (temp file + rename), so a reader never sees half a report.
 public enum ReportWriter {
   public static func write(_ document: ResultsDocument, comparison: Comparison? = nil, to directory: URL) throws -> ZeroShotRunner.Outputs {
-    try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+    try OutputFolder.prepare(directory)
     let json = directory.appendingPathComponent("results.json")
     let html = directory.appendingPathComponent("report.html")
     try document.jsonData().write(to: json, options: .atomic)
@@ -14,13 +14,13 @@ public enum ReportWriter {
 
   /// Renders the report page alone (`ltm-bench report`).
   public static func writeHTML(_ document: ResultsDocument, comparison: Comparison?, to url: URL) throws {
-    try FileManager.default.createDirectory(at: url.deletingLastPathComponent(), withIntermediateDirectories: true)
+    try OutputFolder.prepare(url.deletingLastPathComponent(), option: "--output")
     try Data(HTMLReport.render(document, comparison: comparison).utf8).write(to: url, options: .atomic)
   }
 
   /// Writes one results file (a baseline) atomically.
   public static func writeJSON(_ document: ResultsDocument, to url: URL) throws {
-    try FileManager.default.createDirectory(at: url.deletingLastPathComponent(), withIntermediateDirectories: true)
+    try OutputFolder.prepare(url.deletingLastPathComponent(), option: "--output")
     try document.jsonData().write(to: url, options: .atomic)
   }
 }

@@ -45,7 +45,7 @@ public final class ZeroShotRunner {
       let files = try spec.files(split: split, dataDirectory: config.dataDirectory)
       return (spec, split, files)
     }
-    try FileManager.default.createDirectory(at: config.outputDirectory, withIntermediateDirectories: true)
+    try OutputFolder.prepare(config.outputDirectory)
     let cache = try BlockCache(
       url: config.outputDirectory.appendingPathComponent(BlockCache.fileName), reuse: config.useCache)
     if let first = cache.damagedLines.first {

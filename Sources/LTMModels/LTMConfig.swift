@@ -217,22 +217,7 @@ public struct LTMConfig: Codable, Sendable, Equatable {
   /// Decodes `{"model_args": …, "config": …}` JSON (extra top-level keys such as `model_type` are ignored),
   /// turning `DecodingError` into one line that names the file and the key path.
   public static func decode(_ data: Data, path: String) throws -> LTMConfig {
-    func keyPath(_ c: DecodingError.Context, _ last: CodingKey? = nil) -> String {
-      (c.codingPath + (last.map { [$0] } ?? [])).map(\.stringValue).joined(separator: ".")
-    }
-    do {
-      return try JSONDecoder().decode(LTMConfig.self, from: data)
-    } catch let DecodingError.keyNotFound(key, context) {
-      throw ModelError.unsupportedConfig(path: path, reason: "missing key \(keyPath(context, key))")
-    } catch let DecodingError.typeMismatch(_, context) {
-      throw ModelError.unsupportedConfig(path: path, reason: "wrong type at \(keyPath(context))")
-    } catch let DecodingError.valueNotFound(_, context) {
-      throw ModelError.unsupportedConfig(path: path, reason: "null at \(keyPath(context))")
-    } catch let DecodingError.dataCorrupted(context) where !context.codingPath.isEmpty {
-      throw ModelError.unsupportedConfig(path: path, reason: context.debugDescription)
-    } catch {
-      throw ModelError.unsupportedConfig(path: path, reason: "not valid JSON")
-    }
+    try ModelRegistry.decodeConfig(LTMConfig.self, from: data, path: path)
   }
 
   /// A pickle value as a JSONSerialization object. `strict`: values JSON cannot hold are errors; otherwise such

@@ -73,19 +73,55 @@ public enum ModelRegistry {
     return LoadedModel(model: model, family: family.name, checkpointFiles: [configURL] + files, tokenizerDirectory: directory)
   }
 
-  /// Decodes a JSON config, turning `DecodingError` into one line that names the file and the key.
+  /// Decodes a JSON config, turning `DecodingError` into one line that names the file and the key path: a value of
+  /// the wrong kind (`"n_layer": 2.5`) is named as such, only text that is not JSON at all is "not valid JSON".
   static func decodeConfig<T: Decodable>(_ type: T.Type, from data: Data, path: String) throws -> T {
+    func keyPath(_ c: DecodingError.Context, _ last: CodingKey? = nil) -> String {
+      let keys = (c.codingPath + (last.map { [$0] } ?? [])).map { $0.intValue.map { "[\($0)]" } ?? $0.stringValue }
+      return keys.isEmpty ? "the top level" : keys.joined(separator: ".")
+    }
     do {
       return try JSONDecoder().decode(T.self, from: data)
-    } catch let DecodingError.keyNotFound(key, _) {
-      throw ModelError.unsupportedConfig(path: path, reason: "missing key \(key.stringValue)")
-    } catch let DecodingError.typeMismatch(_, context) {
-      throw ModelError.unsupportedConfig(path: path, reason: "wrong type at \(context.codingPath.map(\.stringValue).joined(separator: "."))")
+    } catch let DecodingError.keyNotFound(key, context) {
+      throw ModelError.unsupportedConfig(path: path, reason: "missing key \(keyPath(context, key))")
+    } catch let DecodingError.typeMismatch(type, context) {
+      throw ModelError.unsupportedConfig(path: path, reason: "wrong type at \(keyPath(context)) (expected \(type))")
     } catch let DecodingError.valueNotFound(_, context) {
-      throw ModelError.unsupportedConfig(path: path, reason: "null at \(context.codingPath.map(\.stringValue).joined(separator: "."))")
+      throw ModelError.unsupportedConfig(path: path, reason: "null at \(keyPath(context))")
+    } catch let DecodingError.dataCorrupted(context) where !context.codingPath.isEmpty {
+      throw ModelError.unsupportedConfig(path: path, reason: "key \(keyPath(context)): \(context.debugDescription)")
     } catch {
-      throw ModelError.unsupportedConfig(path: path, reason: "not valid JSON")
+      throw ModelError.unsupportedConfig(path: path, reason: fractionWhereAnIntegerBelongs(T.self, in: data) ?? "not valid JSON")
     }
+  }
+
+  /// Foundation's JSONDecoder reports a fraction where an integer belongs (`"n_layer": 2.5`) as "not valid JSON"
+  /// with no key. Finds the key: rounds each fractional number in turn until the decoding gets past it.
+  private static func fractionWhereAnIntegerBelongs<T: Decodable>(_ type: T.Type, in data: Data) -> String? {
+    guard let root = try? JSONSerialization.jsonObject(with: data) as? [String: Any] else { return nil }
+    func fractions(_ object: [String: Any], _ prefix: [String]) -> [([String], Double)] {
+      object.keys.sorted().flatMap { key -> [([String], Double)] in
+        if let nested = object[key] as? [String: Any] { return fractions(nested, prefix + [key]) }
+        guard let number = object[key] as? NSNumber, !(object[key] is Bool), number.doubleValue != number.doubleValue.rounded() else { return [] }
+        return [(prefix + [key], number.doubleValue)]
+      }
+    }
+    func replacing(_ keys: ArraySlice<String>, in object: [String: Any], with value: Double) -> [String: Any] {
+      var copy = object
+      guard let key = keys.first else { return copy }
+      copy[key] = keys.count == 1 ? value.rounded() : replacing(keys.dropFirst(), in: object[key] as? [String: Any] ?? [:], with: value)
+      return copy
+    }
+    for (keys, value) in fractions(root, []) {
+      guard let rounded = try? JSONSerialization.data(withJSONObject: replacing(keys[...], in: root, with: value)) else { continue }
+      do {
+        _ = try JSONDecoder().decode(T.self, from: rounded)
+      } catch DecodingError.dataCorrupted(let context) where context.codingPath.isEmpty {
+        continue  // not this one
+      } catch {}
+      return "key \(keys.joined(separator: ".")): \(value) is not an integer"
+    }
+    return nil
   }
 }
 

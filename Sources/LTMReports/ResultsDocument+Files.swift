@@ -28,7 +28,8 @@ extension ResultsDocument {
   }
 
   private static func path(_ keys: [CodingKey]) -> String {
-    keys.map { $0.intValue.map { "[\($0)]" } ?? ".\($0.stringValue)" }.joined().trimmingCharacters(in: ["."])
+    guard !keys.isEmpty else { return "the top level (an ltm-bench results file is a JSON object)" }
+    return keys.map { $0.intValue.map { "[\($0)]" } ?? ".\($0.stringValue)" }.joined().trimmingCharacters(in: ["."])
   }
 
   /// This run as a baseline file: per-block scores dropped (a baseline keeps the numbers, not the blocks) and

@@ -35,7 +35,16 @@ public struct FewShotTemplate: Sendable {
     }
     self.fields = fields
     // The pragma switches escaping off for the whole template; a template without tags is its own text.
-    template = fields.isEmpty ? nil : try MustacheTemplate(string: "{{% CONTENT_TYPE: TEXT}}" + source)
+    guard !fields.isEmpty else {
+      template = nil
+      return
+    }
+    do {
+      template = try MustacheTemplate(string: "{{% CONTENT_TYPE: TEXT}}" + source)
+    } catch {
+      // The plain tags passed above, so what Mustache refuses is a stray '{{' or '}}': say so, not its parser dump.
+      throw InvalidTemplate(description: "template '\(source)' has a '{{' without its '}}' (or the reverse); only plain {{field}} tags are allowed")
+    }
   }
 
   /// The text for `document`; throws naming the first field the document lacks.

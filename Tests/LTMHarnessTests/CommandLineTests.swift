@@ -204,6 +204,25 @@ final class CommandLineTests: XCTestCase {
     XCTAssertEqual(errorLines(merged.stderr).count, 1, merged.stderr)
     XCTAssertTrue(merged.stderr.contains("nll_sum -1000000000.0 is impossible"), merged.stderr)
     XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: elsewhere), [])
+
+    // Not a results file at all: a JSON array says where the shape is wrong.
+    let array = elsewhere + "/array.json"
+    try Data("[1, 2]".utf8).write(to: URL(fileURLWithPath: array))
+    let notResults = try run(["compare", array, good])
+    XCTAssertEqual(notResults.status, 1)
+    XCTAssertTrue(notResults.stderr.contains("wrong type at the top level"), notResults.stderr)
+  }
+
+  /// `--output-dir` naming a file (or a folder that cannot be made) is one line saying so, not a Foundation error.
+  func testAnOutputDirectoryThatIsAFileIsOneLine() throws {
+    let file = tempDir() + "/not-a-folder"
+    try FileManager.default.createDirectory(atPath: (file as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
+    try Data("x".utf8).write(to: URL(fileURLWithPath: file))
+    for output in [file, file + "/below"] {
+      let r = try zeroShot(output, limit: 1, expect: 1)
+      XCTAssertEqual(errorLines(r.stderr).count, 1, r.stderr)
+      XCTAssertTrue(r.stderr.contains("--output-dir") && !r.stderr.contains("NSCocoaErrorDomain"), r.stderr)
+    }
   }
 
   /// A real `zero-shot` process killed (SIGKILL) after some blocks are cached, then started again: the second

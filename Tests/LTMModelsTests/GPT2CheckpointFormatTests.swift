@@ -32,7 +32,7 @@ final class GPT2CheckpointFormatTests: XCTestCase {
 /// Sizes from a config that disagrees with the checkpoint (#13): a `config.json` claiming 10¹² layers (GPT-2
 /// `n_layer`, MDLM `n_blocks`) or a 2⁴⁰-wide embedding must be refused in well under a second, naming missing
 /// tensors, before the loader allocates or loops on the config's word.
-final class ConfigSizeBombTests: XCTestCase {
+final class HostileConfigTests: XCTestCase {
   private func copy(_ fixture: String, editing key: String, to value: Any) throws -> URL {
     let source = try SharedData.file("fixtures/\(fixture)")
     let dir = FileManager.default.temporaryDirectory.appendingPathComponent("ltm-bomb-\(UUID().uuidString)")
@@ -61,6 +61,15 @@ final class ConfigSizeBombTests: XCTestCase {
         XCTAssertTrue(text.contains(needle) && !text.contains("\n"), "\(fixture) \(key): \(text.prefix(300))")
       }
       XCTAssertLessThan(Date().timeIntervalSince(started), 5, "\(fixture) \(key)")
+    }
+  }
+
+  /// A value of the wrong kind is named with its key, not reported as "not valid JSON".
+  func testAWrongKindOfValueNamesItsKey() throws {
+    let dir = try copy("gpt2-tiny", editing: "n_layer", to: 2.5)
+    XCTAssertThrowsError(try ModelRegistry.load(path: dir)) { error in
+      let text = String(describing: error)
+      XCTAssertTrue(text.contains("key n_layer") && !text.contains("not valid JSON"), text)
     }
   }
 }

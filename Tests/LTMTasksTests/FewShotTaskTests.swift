@@ -64,6 +64,11 @@ final class FewShotTaskTests: XCTestCase {
     XCTAssertTrue(message(good.replacingOccurrences(of: "[acc]", with: "[pass_at_k]")).contains("not a loglikelihood metric"))
     XCTAssertTrue(message(good.replacingOccurrences(of: "eval_split: test", with: "eval_split: dev")).contains("not one of the splits"))
     XCTAssertTrue(message(good + "\ngeneration: {strategy: beam, beams: 2, candidates: 3}").contains("at most `beams`"))
+    // A stray '{{' is named as such, not passed on as Mustache's parser dump (#13).
+    for tail in ["{{#", "{{! note", "{{/", "{{{"] {
+      let stray = message(good.replacingOccurrences(of: "\"{{a}}\"", with: "\"{{a}} and \(tail)\""))
+      XCTAssertTrue(stray.contains("a '{{' without its '}}'") && !stray.contains("ParserError") && !stray.contains("\n"), stray)
+    }
     // Split files are read under --data-dir only (#13).
     for (path, reason) in [("../x.jsonl", "'..'"), ("/etc/x.jsonl", "absolute"), ("a//x.jsonl", "empty component")] {
       let text = message(good.replacingOccurrences(of: "[x.jsonl]", with: "[\"\(path)\"]"))
