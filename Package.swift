@@ -103,10 +103,10 @@ let package = Package(
 // own build folder and never take part in the normal build or tests.
 if ProcessInfo.processInfo.environment["LTM_BENCH_FUZZ"] != nil {
   let fuzzed: [(String, [Target.Dependency])] = [
-    ("FuzzSafetensors", ["LTMCheckpoint"]), ("FuzzPickle", ["LTMCheckpoint"]), ("FuzzTorchZip", ["LTMCheckpoint", "FuzzSupport"]),
-    ("FuzzNPY", ["LTMMauve"]), ("FuzzTokenizer", ["LTMTokenizer", "FuzzSupport"]), ("FuzzTiktoken", ["LTMTokenizer"]),
-    ("FuzzTaskYAML", ["LTMTasks"]), ("FuzzFewShotTask", ["LTMTasks"]), ("FuzzFewShotRows", ["LTMTasks"]),
-    ("FuzzResults", ["LTMReports"]), ("FuzzCacheLine", ["LTMHarness", "LTMReports", "FuzzSupport"]),
+    ("FuzzSafetensors", ["LTMCheckpoint", "FuzzSupport"]), ("FuzzPickle", ["LTMCheckpoint", "FuzzSupport"]), ("FuzzTorchZip", ["LTMCheckpoint", "FuzzSupport"]),
+    ("FuzzNPY", ["LTMMauve", "FuzzSupport"]), ("FuzzTokenizer", ["LTMTokenizer", "FuzzSupport"]), ("FuzzTiktoken", ["LTMTokenizer", "FuzzSupport"]),
+    ("FuzzTaskYAML", ["LTMTasks", "FuzzSupport"]), ("FuzzFewShotTask", ["LTMTasks", "FuzzSupport"]), ("FuzzFewShotRows", ["LTMTasks", "FuzzSupport"]),
+    ("FuzzResults", ["LTMReports", "FuzzSupport"]), ("FuzzCacheLine", ["LTMHarness", "LTMReports", "FuzzSupport"]),
   ]
   package.targets.append(.target(name: "FuzzSupport", path: "Fuzz/FuzzSupport"))
   for (name, dependencies) in fuzzed {

@@ -1,9 +1,9 @@
 import Foundation
+import FuzzSupport
 import LTMMauve
 
 /// A `.npy` feature file: header, dtype, shape and data size.
-@_cdecl("LLVMFuzzerTestOneInput")
-public func fuzzNPY(_ start: UnsafeRawPointer, _ count: Int) -> CInt {
-  _ = try? NPYFile.parse(Data(bytes: start, count: count), path: "fuzz.npy")
+FuzzInput.run { start, count in
+  _ = try? NPYFile.parse(Data(FuzzInput.bytes(start, count)), path: "fuzz.npy")
   return 0
 }

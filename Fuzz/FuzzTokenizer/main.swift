@@ -3,9 +3,8 @@ import LTMTokenizer
 import FuzzSupport
 
 /// `vocab.json` + `merges.txt` (the input split at its first NUL); a tokenizer that loads must encode and decode.
-@_cdecl("LLVMFuzzerTestOneInput")
-public func fuzzTokenizer(_ start: UnsafeRawPointer, _ count: Int) -> CInt {
-  let (vocab, merges) = FuzzInput.split(UnsafeRawBufferPointer(start: start, count: count))
+FuzzInput.run { start, count in
+  let (vocab, merges) = FuzzInput.split(FuzzInput.bytes(start, count))
   guard let tokenizer = try? GPT2Tokenizer(vocabJSON: vocab, merges: merges) else { return 0 }
   let ids = tokenizer.encode("Hello world, it's 2026!  N<|endoftext|> \u{1F600}")
   _ = tokenizer.decode(ids)

@@ -57,15 +57,39 @@ enum FewShotTaskDefinition {
     .multipleChoice: ["acc", "acc_norm_chars"],
   ]
 
+  /// The YAML as plain values: string-keyed dictionaries, arrays and the scalars Yams resolves (Int, Double, Bool,
+  /// String, NSNull). Yams's own `load(yaml:)` force-unwraps a mapping key that is not hashable (a tagged key such as
+  /// `!until: …`) and traps (found by FuzzFewShotTask); here any key that is not a plain scalar is an error.
+  static func plainValue(_ node: Node, reader r: Reader) throws -> Any {
+    switch node {
+    case .scalar, .alias:
+      return node.any
+    case .sequence(let items):
+      return try items.map { try plainValue($0, reader: r) }
+    case .mapping(let pairs):
+      var out: [String: Any] = [:]
+      for (key, value) in pairs {
+        // A resolved plain key has a core-schema tag (str, int, …); a custom one (`!until`) means the file is not ours.
+        guard case .scalar(let scalar) = key, String(describing: scalar.tag).hasPrefix("tag:yaml.org,2002:") else {
+          throw r.fail("a mapping key is not a plain string (\(oneLine(key.string ?? "a collection")))")
+        }
+        out[scalar.string] = try plainValue(value, reader: r)
+      }
+      return out
+    }
+  }
+
   static func parse(yaml: String, file: String) throws -> FewShotTask {
     let r = Reader(file: file)
-    let loaded: Any?
+    let loaded: Node?
     do {
-      loaded = try Yams.load(yaml: yaml)
+      loaded = try Yams.compose(yaml: yaml)
     } catch {
       throw r.fail("not valid YAML: \(oneLine(error))")
     }
-    guard let root = loaded as? [String: Any] else { throw r.fail("expected a mapping of keys at the top level") }
+    guard let node = loaded, let root = try plainValue(node, reader: r) as? [String: Any] else {
+      throw r.fail("expected a mapping of keys at the top level")
+    }
     try r.checkKeys(root, allowed: topKeys, at: "")
 
     let name = try r.string(root, "name")

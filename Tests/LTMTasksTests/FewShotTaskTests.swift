@@ -69,6 +69,11 @@ final class FewShotTaskTests: XCTestCase {
       let stray = message(good.replacingOccurrences(of: "\"{{a}}\"", with: "\"{{a}} and \(tail)\""))
       XCTAssertTrue(stray.contains("a '{{' without its '}}'") && !stray.contains("ParserError") && !stray.contains("\n"), stray)
     }
+    // A tagged or complex mapping key trapped inside Yams's load(yaml:) (found by FuzzFewShotTask): now one line.
+    for key in ["generation: {strategy: greedy, max_new_tokens: 9,!until: [x]}", "? [a, b]\n: c"] {
+      let text = message(good + "\n" + key)
+      XCTAssertTrue(text.contains("not a plain string"), "\(key): \(text)")
+    }
     // Split files are read under --data-dir only (#13).
     for (path, reason) in [("../x.jsonl", "'..'"), ("/etc/x.jsonl", "absolute"), ("a//x.jsonl", "empty component")] {
       let text = message(good.replacingOccurrences(of: "[x.jsonl]", with: "[\"\(path)\"]"))
