@@ -113,7 +113,9 @@ public struct FewShotAdapterOptions: Sendable, Equatable {
     if let lr = fastLearningRate, !(lr > 0 && lr.isFinite) {
       throw HarnessError.invalidArgument("--fast-lr must be a positive number, got \(lr)")
     }
-    if let k = timeSamples, k < 1 { throw HarnessError.invalidArgument("--time-samples must be at least 1, got \(k)") }
+    if let k = timeSamples, !(1...OptionBounds.samples).contains(k) {
+      throw HarnessError.invalidArgument("--time-samples must be in 1...\(OptionBounds.samples), got \(k)")
+    }
     if let t = samplerSteps, t < 1 { throw HarnessError.invalidArgument("--steps must be at least 1, got \(t)") }
   }
 }

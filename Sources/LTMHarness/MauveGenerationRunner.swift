@@ -54,9 +54,11 @@ public enum MauveGenerationRunner {
     guard !config.models.isEmpty else { throw HarnessError.invalidArgument("give at least one --model") }
     guard config.prefixTokens >= 1 else { throw HarnessError.invalidArgument("--prefix-tokens must be at least 1") }
     guard config.newTokens >= 1 else { throw HarnessError.invalidArgument("--new-tokens must be at least 1") }
-    guard config.samplesPerPrompt >= 1 else { throw HarnessError.invalidArgument("--samples-per-prompt must be at least 1") }
+    guard (1...OptionBounds.repeats).contains(config.samplesPerPrompt) else {
+      throw HarnessError.invalidArgument("--samples-per-prompt must be in 1...\(OptionBounds.repeats)")
+    }
     if let n = config.numPrompts, n < 1 { throw HarnessError.invalidArgument("--num-prompts must be at least 1") }
-    guard config.seedCount >= 1 else { throw HarnessError.invalidArgument("--seeds must be at least 1") }
+    guard (1...OptionBounds.repeats).contains(config.seedCount) else { throw HarnessError.invalidArgument("--seeds must be in 1...\(OptionBounds.repeats)") }
     try ThreadCount.validate(config.threads)
     try config.settings.validate()
     try config.sampling.validate()

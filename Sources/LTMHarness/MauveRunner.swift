@@ -32,7 +32,7 @@ public enum MauveRunner {
   }
 
   public static func run(_ config: MauveConfiguration) throws -> Outputs {
-    guard config.seedCount >= 1 else { throw HarnessError.invalidArgument("--seeds must be at least 1") }
+    guard (1...OptionBounds.repeats).contains(config.seedCount) else { throw HarnessError.invalidArgument("--seeds must be in 1...\(OptionBounds.repeats)") }
     try ThreadCount.validate(config.threads)
     HarnessSettings.setThreads(config.threads)
     let started = Date()

@@ -38,10 +38,17 @@ public struct LatentInferenceOptions: Sendable, Equatable {
     if let steps {
       guard !steps.isEmpty else { throw HarnessError.invalidArgument("--inference-steps needs at least one value") }
       if let bad = steps.first(where: { $0 < 0 }) { throw HarnessError.invalidArgument("--inference-steps must be ≥ 0, got \(bad)") }
+      // Large is allowed (the steps are printed with every result); past this a typo would run for months.
+      if let bad = steps.first(where: { $0 > OptionBounds.steps }) {
+        throw HarnessError.invalidArgument("--inference-steps \(bad) is more than \(OptionBounds.steps) fast-loop steps per block")
+      }
       guard Set(steps).count == steps.count else { throw HarnessError.invalidArgument("--inference-steps lists a value twice: \(steps)") }
     }
     if let lr = fastLearningRate, !(lr > 0 && lr.isFinite) {
       throw HarnessError.invalidArgument("--fast-lr must be a positive number, got \(lr)")
+    }
+    guard freshSamples <= OptionBounds.samples else {
+      throw HarnessError.invalidArgument("--elbo-samples \(freshSamples) is more than \(OptionBounds.samples)")
     }
     guard freshSamples == 0 || freshSamples >= 2 else {
       throw HarnessError.invalidArgument("--elbo-samples must be 0 (skip) or at least 2 (one sample has no standard error), got \(freshSamples)")
@@ -65,7 +72,9 @@ public struct DiffusionOptions: Sendable, Equatable {
   public var isDefault: Bool { timeSamples == nil && timeStrata == nil }
 
   func validate() throws {
-    if let k = timeSamples, k < 1 { throw HarnessError.invalidArgument("--time-samples must be at least 1, got \(k)") }
+    if let k = timeSamples, !(1...OptionBounds.samples).contains(k) {
+      throw HarnessError.invalidArgument("--time-samples must be in 1...\(OptionBounds.samples), got \(k)")
+    }
     if let n = timeStrata, n < 1 { throw HarnessError.invalidArgument("--time-strata must be at least 1, got \(n)") }
     if timeStrata != nil, let k = timeSamples, k > 1 {
       throw HarnessError.invalidArgument("--time-strata applies to one draw per block; with --time-samples \(k) the draws of each block are stratified")
@@ -140,4 +149,15 @@ struct ScoringVariant {
       }
     }
   }
+}
+
+/// Upper bounds of the options that multiply the work (the thread count has its own, `ThreadCount`): generous for
+/// real use, and an error rather than a run that would not end.
+enum OptionBounds {
+  /// Fast-loop steps per block (`--inference-steps`); the papers use at most 64.
+  static let steps = 100_000
+  /// Monte Carlo draws per block or document (`--elbo-samples`, `--time-samples`).
+  static let samples = 4096
+  /// Generations per prompt and k-means seeds (`--samples-per-prompt`, `--seeds`).
+  static let repeats = 1000
 }

@@ -27,7 +27,8 @@ final class FewShotCommandLineTests: XCTestCase {
       (["--model", model, "--tasks", "gsm8k", "--data-dir", "/nonexistent"], "is not a directory"),
       (["--model", model, "--tasks", "gsm8k", "--fits", "3", "--data-dir", data], "--fits, --inference-steps and --fast-lr apply to LTM"),
       (["--model", model, "--tasks", "gsm8k", "--steps", "16", "--data-dir", data], "--time-samples and --steps apply to MDLM"),
-      (["--model", model, "--tasks", "gsm8k", "--time-samples", "0", "--data-dir", data], "--time-samples must be at least 1"),
+      (["--model", model, "--tasks", "gsm8k", "--time-samples", "0", "--data-dir", data], "--time-samples must be in 1...4096"),
+      (["--model", model, "--tasks", "gsm8k", "--time-samples", "1000000", "--data-dir", data], "--time-samples must be in 1...4096"),
     ]
     for c in cases {
       let outcome = try CommandLineRunner.run(["fewshot"] + c.args + ["--output-dir", tempDir()], besideBundleOf: Self.self)

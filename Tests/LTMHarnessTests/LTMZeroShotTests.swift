@@ -90,6 +90,9 @@ final class LTMZeroShotTests: XCTestCase {
     XCTAssertTrue(message(LatentInferenceOptions(freshSamples: 1)).contains("--elbo-samples"))
     XCTAssertTrue(message(LatentInferenceOptions(steps: [-1])).contains("--inference-steps"))
     XCTAssertTrue(message(LatentInferenceOptions(steps: [4, 4])).contains("twice"))
+    // Work-multiplying options are bounded (#13): an error, not a run that never ends.
+    XCTAssertTrue(message(LatentInferenceOptions(steps: [1_000_000])).contains("more than 100000 fast-loop steps"))
+    XCTAssertTrue(message(LatentInferenceOptions(freshSamples: 1_000_000)).contains("--elbo-samples 1000000 is more than 4096"))
     XCTAssertTrue(message(LatentInferenceOptions(fastLearningRate: 0)).contains("--fast-lr"))
     let gpt2Only = message(LatentInferenceOptions(steps: [4]), models: [try SharedData.file("fixtures/gpt2-tiny")])
     XCTAssertTrue(gpt2Only.contains("no --model is one"), gpt2Only)
