@@ -96,8 +96,10 @@ final class MDLMZeroShotTests: XCTestCase {
     XCTAssertThrowsError(try ZeroShotRunner(configuration: configuration(protocolName: "mdlm", models: ["gpt2-tiny"], output: outputDirectory())).run()) { error in
       XCTAssertTrue("\(error)".contains("--time-samples"), "\(error)")
     }
-    XCTAssertThrowsError(try ZeroShotRunner(configuration: configuration(protocolName: "mdlm", timeSamples: 0, output: outputDirectory())).run()) { error in
-      XCTAssertTrue("\(error)".contains("at least 1"), "\(error)")
+    for bad in [0, 1_000_000] {
+      XCTAssertThrowsError(try ZeroShotRunner(configuration: configuration(protocolName: "mdlm", timeSamples: bad, output: outputDirectory())).run()) { error in
+        XCTAssertTrue("\(error)".contains("--time-samples must be in 1...4096, got \(bad)"), "\(error)")
+      }
     }
   }
 
