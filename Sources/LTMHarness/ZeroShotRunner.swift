@@ -90,24 +90,7 @@ public final class ZeroShotRunner {
       units: units.map { $0.progress(cache: cache) })
     try progressFile.write(in: config.outputDirectory)
 
-    var results: [ResultEntry] = []
-    var failures: [String] = []
-    var resumedTotal = 0
-    for unit in units {
-      let scored: (entry: ResultEntry, resumed: Int)
-      do {
-        scored = try score(unit, cache: cache)
-      } catch let failure as NonFiniteScore {
-        // One model's NaN must not cost the others their results: leave this row out, keep going, fail at the end.
-        failures.append(failure.description)
-        continue
-      }
-      let (entry, resumed) = scored
-      resumedTotal += resumed
-      results.append(entry)
-      let steps = entry.inferenceSteps.map { ", T=\($0)" } ?? ""
-      progress.report(.finished(model: entry.model, task: entry.task, summary: "ppl \(entry.pplLabel) (\(entry.protocolName), \(entry.bound), \(entry.headline)\(steps))"))
-    }
+    let (results, failures, resumedTotal) = try scoreAll(units, cache: cache)
 
     let document = ResultsDocument(
       command: "zero-shot",
@@ -263,6 +246,29 @@ public final class ZeroShotRunner {
         modelKey: model.cacheKey, settings: settings, blocksInRun: task.blocks.count, blocks: selected.count,
         cachedAtStart: selected.filter { cache.lookup(keys[$0]!) != nil }.count)
     }
+  }
+
+  /// Scores every unit in order. One model's NaN must not cost the others their results: a unit whose score is not
+  /// finite is left out and named in `failures`, and the run goes on (the command fails at the end).
+  private func scoreAll(_ units: [ScoringUnit], cache: BlockCache) throws -> (results: [ResultEntry], failures: [String], resumed: Int) {
+    var results: [ResultEntry] = []
+    var failures: [String] = []
+    var resumedTotal = 0
+    for unit in units {
+      let scored: (entry: ResultEntry, resumed: Int)
+      do {
+        scored = try score(unit, cache: cache)
+      } catch let failure as NonFiniteScore {
+        failures.append(failure.description)
+        continue
+      }
+      let (entry, resumed) = scored
+      resumedTotal += resumed
+      results.append(entry)
+      let steps = entry.inferenceSteps.map { ", T=\($0)" } ?? ""
+      progress.report(.finished(model: entry.model, task: entry.task, summary: "ppl \(entry.pplLabel) (\(entry.protocolName), \(entry.bound), \(entry.headline)\(steps))"))
+    }
+    return (results, failures, resumedTotal)
   }
 
   /// Scores every block of the unit not already in the cache, in batches, caching each record as it arrives; then
