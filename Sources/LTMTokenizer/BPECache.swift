@@ -1,4 +1,4 @@
-import Synchronization
+import Foundation
 
 /// Remembers the tokens of pieces that needed merging, shared by every thread that encodes with one tokenizer.
 ///
@@ -6,43 +6,59 @@ import Synchronization
 /// any lock) or in this cache. The cache is split into shards by hash, each behind its own lock, so two threads
 /// encoding at once rarely wait for each other. A shard that fills up is cleared rather than evicted entry by
 /// entry: the bound on memory matters, the occasional re-merge does not.
+///
+/// The locks are pthread mutexes rather than `Synchronization.Mutex`: ThreadSanitizer intercepts pthread locks but
+/// cannot see inside the standard library's uninstrumented `Mutex`, and reported every shard access as a race.
 final class BPECache: @unchecked Sendable {
   /// Longer pieces are merged every time; they are rare and would fill the cache for little gain.
   static let maxPieceLength = 128
   static let shardCount = 64
 
-  /// The shards' locks live in one allocation (a `Mutex` cannot sit in an array), which also spares the hot path
-  /// the reference counting of a shard object.
-  private let shards: UnsafeMutablePointer<Mutex<CacheTable>>
+  /// The shards' locks and tables live in two allocations, which spares the hot path the reference counting of a
+  /// shard object; shard i is `locks[i]` guarding `tables[i]`.
+  private let locks: UnsafeMutablePointer<pthread_mutex_t>
+  private let tables: UnsafeMutablePointer<CacheTable>
 
   init(entriesPerShard: Int = 1 << 13) {
-    shards = .allocate(capacity: BPECache.shardCount)
-    for i in 0..<BPECache.shardCount { (shards + i).initialize(to: Mutex(CacheTable(limit: entriesPerShard))) }
+    locks = .allocate(capacity: BPECache.shardCount)
+    tables = .allocate(capacity: BPECache.shardCount)
+    for i in 0..<BPECache.shardCount {
+      pthread_mutex_init(locks + i, nil)
+      (tables + i).initialize(to: CacheTable(limit: entriesPerShard))
+    }
   }
 
   deinit {
-    shards.deinitialize(count: BPECache.shardCount)
-    shards.deallocate()
+    for i in 0..<BPECache.shardCount { pthread_mutex_destroy(locks + i) }
+    tables.deinitialize(count: BPECache.shardCount)
+    tables.deallocate()
+    locks.deallocate()
+  }
+
+  /// Runs `body` on shard `i`'s table under its lock.
+  @inline(__always)
+  private func withShard<R>(_ i: Int, _ body: (inout CacheTable) -> R) -> R {
+    pthread_mutex_lock(locks + i)
+    defer { pthread_mutex_unlock(locks + i) }
+    return body(&tables[i])
   }
 
   @inline(__always)
-  private func shard(_ hash: UInt64) -> UnsafeMutablePointer<Mutex<CacheTable>> {
-    shards + (Int(truncatingIfNeeded: hash >> 58) & (BPECache.shardCount - 1))
-  }
+  private func shard(_ hash: UInt64) -> Int { Int(truncatingIfNeeded: hash >> 58) & (BPECache.shardCount - 1) }
 
   /// Appends the cached tokens of `p[0..<n]` to `out` and returns true, or returns false on a miss.
   func append(_ p: UnsafePointer<UInt8>, _ n: Int, hash: UInt64, to out: inout [Int32]) -> Bool {
-    shard(hash).pointee.withLock { $0.append(p, n, hash: hash, to: &out) }
+    withShard(shard(hash)) { $0.append(p, n, hash: hash, to: &out) }
   }
 
   /// Records the tokens of `p[0..<n]`.
   func insert(_ p: UnsafePointer<UInt8>, _ n: Int, hash: UInt64, tokens: ArraySlice<Int32>) {
-    shard(hash).pointee.withLock { $0.insert(p, n, hash: hash, tokens: tokens) }
+    withShard(shard(hash)) { $0.insert(p, n, hash: hash, tokens: tokens) }
   }
 
   /// Number of cached pieces (tests).
   var count: Int {
-    (0..<BPECache.shardCount).reduce(0) { total, i in total + (shards + i).pointee.withLock { $0.entries.count } }
+    (0..<BPECache.shardCount).reduce(0) { total, i in total + withShard(i) { $0.entries.count } }
   }
 }
 
