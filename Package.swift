@@ -37,12 +37,14 @@ let package = Package(
     .target(name: "CLTMPlatform"),
     // One check for every file name that comes from outside (hub listings, shard indexes, task and manifest files).
     .target(name: "LTMPaths"),
+    // What this process may use (CPUs, memory), cgroup limits counted: sizes from files are checked against it.
+    .target(name: "LTMProcessLimits", dependencies: ["CLTMPlatform"]),
     .target(
       name: "LTMTensor",
-      dependencies: ["CBLAS", "CLTMPlatform", .product(name: "Numerics", package: "swift-numerics")]),
+      dependencies: ["CBLAS", "CLTMPlatform", "LTMProcessLimits", .product(name: "Numerics", package: "swift-numerics")]),
     .target(
       name: "LTMCheckpoint",
-      dependencies: ["LTMPaths", .product(name: "ZIPFoundation", package: "ZIPFoundation")]),
+      dependencies: ["LTMPaths", "LTMProcessLimits", .product(name: "ZIPFoundation", package: "ZIPFoundation")]),
     .target(name: "LTMTokenizer"),
     .target(
       name: "LTMModels",
@@ -62,7 +64,7 @@ let package = Package(
       name: "LTMHarness",
       dependencies: [
         "LTMTensor", "LTMCheckpoint", "LTMTokenizer", "LTMModels", "LTMTasks", "LTMMetrics", "LTMReports", "LTMMauve",
-        "LTMDownload",
+        "LTMDownload", "LTMProcessLimits",
         .product(name: "Crypto", package: "swift-crypto"),
         .product(name: "Mustache", package: "swift-mustache"),
       ]),
@@ -73,8 +75,8 @@ let package = Package(
     // Test support: locating ../shared, tolerance helpers. Not shipped in the product.
     .target(name: "LTMTestSupport"),
     .testTarget(name: "LTMPathsTests", dependencies: ["LTMPaths"]),
-    .testTarget(name: "LTMTensorTests", dependencies: ["LTMTensor", "CLTMPlatform", "LTMTestSupport"]),
-    .testTarget(name: "LTMCheckpointTests", dependencies: ["LTMCheckpoint", "LTMTestSupport"], exclude: ["Fixtures"]),
+    .testTarget(name: "LTMTensorTests", dependencies: ["LTMTensor", "LTMProcessLimits", "CLTMPlatform", "LTMTestSupport"]),
+    .testTarget(name: "LTMCheckpointTests", dependencies: ["LTMCheckpoint", "LTMProcessLimits", "LTMTestSupport"], exclude: ["Fixtures"]),
     .testTarget(name: "LTMTokenizerTests", dependencies: ["LTMTokenizer", "LTMTestSupport"], exclude: ["Fixtures"]),
     .testTarget(name: "LTMModelsTests", dependencies: ["LTMModels", "LTMTestSupport"], exclude: ["Fixtures"]),
     .testTarget(name: "LTMTasksTests", dependencies: ["LTMTasks", "LTMTestSupport"], exclude: ["Fixtures"]),
@@ -86,7 +88,7 @@ let package = Package(
       exclude: ["Fixtures"]),
     // Yams reads the Kubernetes manifests that ClusterRecipeTests checks against the Slurm scripts.
     .testTarget(
-      name: "LTMHarnessTests", dependencies: ["LTMHarness", "LTMReports", "LTMModels", "LTMTensor", "LTMTestSupport", "Yams"],
+      name: "LTMHarnessTests", dependencies: ["LTMHarness", "LTMReports", "LTMModels", "LTMTensor", "LTMProcessLimits", "LTMTestSupport", "Yams"],
       exclude: ["Fixtures"]),
     // ZIPFoundation builds the zip archives the tests serve; LTMModels loads the model a fake hub served.
     .testTarget(

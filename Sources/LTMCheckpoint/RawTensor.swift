@@ -43,6 +43,9 @@ public struct RawTensor: Sendable {
 
   public var elementCount: Int { shape.reduce(1, *) }
 
+  /// Whether `bytes` lie in a file mapping (their pages cost memory only while touched).
+  public var isMapped: Bool { mapping != nil }
+
   /// Drops the resident pages of a memory-mapped tensor's bytes (they are re-read from the file if touched again),
   /// so a model's peak memory is its fp32 weights, not the weights plus the mapped checkpoint. No-op for tensors
   /// held in ordinary memory, whose contents `MADV_DONTNEED` would destroy.

@@ -1,4 +1,5 @@
 import Foundation
+import LTMProcessLimits
 import ZIPFoundation
 
 /// A value decoded from a `torch.save` pickle: tensors and plain containers only.
@@ -86,7 +87,15 @@ public enum TorchCheckpoint {
 
     let pickle = try read(entries[pickleName]!, limit: maxPickleSize)
     var storageBytes = 0
-    for (name, entry) in entries where name.hasPrefix("\(prefix)/data/") { storageBytes += Int(clamping: entry.uncompressedSize) }
+    for (name, entry) in entries where name.hasPrefix("\(prefix)/data/") {
+      let (sum, overflow) = storageBytes.addingReportingOverflow(Int(clamping: entry.uncompressedSize))
+      storageBytes = overflow ? .max : sum
+    }
+    // The storages are read into memory: refuse an archive that could not be held before reading any of it.
+    let limit = try UsableMemory.limit()
+    guard UInt64(storageBytes) <= limit.bytes else {
+      throw CheckpointError.exceedsMemory(model: path, what: "its tensor storages", estimatedBytes: UInt64(storageBytes), limitBytes: limit.bytes, limitSource: limit.source)
+    }
 
     var unpickler = Unpickler(
       [UInt8](pickle), path: path, materializeLimit: max(1 << 30, 4 * storageBytes)

@@ -1,3 +1,5 @@
+import LTMProcessLimits
+
 /// The explicit key-mapping step between a checkpoint and a model: the model `take`s every tensor it needs, names
 /// the tensors it ignores on purpose, and `finish()` fails naming every missing key and every key left unused.
 public struct WeightMap {
@@ -5,9 +7,29 @@ public struct WeightMap {
   private var remaining: [String: RawTensor]
   private var missing: [String] = []
 
-  public init(model: String, archive: TensorArchive) {
+  /// Refuses an archive whose tensors as fp32 would not fit in the memory this process may use (`UsableMemory`),
+  /// before a single one is converted: a checkpoint too big for the machine is one line, not a killed process.
+  public init(model: String, archive: TensorArchive, memoryLimit: UsableMemory.Limit? = nil) throws {
     self.model = model
     self.remaining = archive.tensors
+    let limit = try memoryLimit ?? UsableMemory.limit()
+    let bytes = Self.estimatedBytes(archive)
+    guard bytes <= limit.bytes else {
+      throw CheckpointError.exceedsMemory(
+        model: model, what: "its weights (fp32, plus the raw bytes held in memory)", estimatedBytes: bytes, limitBytes: limit.bytes, limitSource: limit.source)
+    }
+  }
+
+  /// The peak while mapping: 4 bytes per element of every tensor (the fp32 weights), plus the raw bytes of tensors
+  /// held in ordinary memory (a torch archive's storages; mapped safetensors pages are handed back as each tensor
+  /// is converted). Saturating, so an absurd archive cannot wrap around.
+  static func estimatedBytes(_ archive: TensorArchive) -> UInt64 {
+    archive.tensors.values.reduce(UInt64(0)) { total, t in
+      let (fp32, wide) = UInt64(RawTensor.checkedElementCount(t.shape) ?? Int.max).multipliedReportingOverflow(by: 4)
+      let raw = t.isMapped ? 0 : UInt64(t.bytes.count)
+      let (sum, overflow) = total.addingReportingOverflow(fp32 &+ raw)
+      return wide || overflow || fp32 &+ raw < fp32 ? .max : sum
+    }
   }
 
   /// Removes and returns tensor `key` as fp32, checking its shape. A missing key is recorded (reported by
@@ -30,8 +52,7 @@ public struct WeightMap {
     let values = try t.floats()
     // A NaN or Inf weight would surface only as a NaN score after all the compute: refuse it here, naming it.
     if let bad = Self.firstNonFinite(values) {
-      throw CheckpointError.badTensor(
-        path: t.file, tensor: key, reason: "holds a non-finite value (\(values[bad]) at flat index \(bad)): the checkpoint is corrupt")
+      throw CheckpointError.nonFiniteWeight(path: t.file, tensor: key, value: values[bad], index: bad)
     }
     return values
   }

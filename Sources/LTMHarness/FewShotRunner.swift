@@ -37,6 +37,9 @@ public final class FewShotRunner {
     public var resumedDocuments: Int
     /// Documents the models were called on in this run.
     public var computedDocuments: Int
+    /// Models and results left out (non-finite weights or scores), one line each; the others are in the reports,
+    /// and the command exits 1 after writing them.
+    public var failures: [String] = []
   }
 
   public func run() throws -> Outputs {
@@ -83,11 +86,11 @@ public final class FewShotRunner {
     let cache = try Journal<FewShotCacheKey, FewShotOutcome>(
       url: config.outputDirectory.appendingPathComponent(Self.cacheFileName), reuse: config.useCache)
 
-    var models: [FewShotModelEntry] = []
-    for (index, path) in config.modelPaths.enumerated() {
-      progress.report(.stage("loading model \(path.path)"))
-      models.append(try modelSource(path, index, models.map(\.info.id)))
+    let (models, loadFailures) = try RunFailures.loadModels(config.modelPaths, progress: progress) { path, index, loaded in
+      try modelSource(path, index, loaded.map(\.info.id))
     }
+    let descriptors = models.map(\.model.descriptor)
+    try RunMemory.check(descriptors, tokensPerBatch: descriptors.map(\.contextLength).max() ?? 0, batchLabel: "one full-context document")
     if config.adapter.fits != nil || config.adapter.inferenceSteps != nil || config.adapter.fastLearningRate != nil,
       !models.contains(where: { $0.model.descriptor.family == "ltm" })
     {
@@ -103,10 +106,17 @@ public final class FewShotRunner {
     var samples: [FewShotSample] = []
     var resumed = 0
     var computed = 0
+    var failures = loadFailures
     for model in models {
       for plan in plans {
         for shots in config.shots ?? [plan.task.numFewshot] {
-          let outcome = try evaluate(model: model, plan: plan, shots: shots, cache: cache)
+          let outcome: (result: FewShotResult, samples: [FewShotSample])
+          do {
+            outcome = try evaluate(model: model, plan: plan, shots: shots, cache: cache)
+          } catch let failure as RunFailures.NonFiniteScore {
+            failures.append(failure.description)
+            continue
+          }
           results.append(outcome.result)
           samples += outcome.samples
           resumed += outcome.result.resumedDocuments
@@ -134,7 +144,7 @@ public final class FewShotRunner {
     let written = try ReportWriter.write(document, to: config.outputDirectory)
     return Outputs(
       document: document, resultsJSON: written.resultsJSON, reportHTML: written.reportHTML, samples: samplesURL,
-      resumedDocuments: resumed, computedDocuments: computed)
+      resumedDocuments: resumed, computedDocuments: computed, failures: failures)
   }
 
   // MARK: - One model × task × shot count
@@ -206,6 +216,11 @@ public final class FewShotRunner {
           let scores = try model.model.loglikelihoods(llRequests, seed: config.seed, document: doc.id)
           guard scores.count == llRequests.count else {
             throw HarnessError.invalidArgument("model \(model.info.id) returned \(scores.count) scores for \(llRequests.count) requests")
+          }
+          // A NaN log-likelihood would make every metric of the task a lie: leave this result out, cache nothing.
+          if let bad = scores.first(where: { !$0.logprob.isFinite }) {
+            throw RunFailures.NonFiniteScore(
+              model: model.info.id, task: "\(task.name) (\(shots)-shot)", item: "document \(doc.id) (log-likelihood)", value: bad.logprob)
           }
           outcome = FewShotOutcome(scores: scores, candidates: nil)
         }

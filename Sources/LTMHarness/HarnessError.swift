@@ -1,3 +1,5 @@
+import LTMProcessLimits
+
 /// Errors of the orchestration layer: bad arguments and unusable inputs. One line each, naming the culprit.
 public enum HarnessError: Error, CustomStringConvertible, Equatable {
   case invalidArgument(String)
@@ -5,6 +7,8 @@ public enum HarnessError: Error, CustomStringConvertible, Equatable {
   case noTokenizer(model: String, directory: String)
   case blockTooLong(model: String, blockLength: Int, contextLength: Int)
   case cache(String)
+  /// A run whose estimated working set exceeds what this process may use (`what` says what was counted).
+  case exceedsMemory(what: String, estimatedBytes: UInt64, limit: UsableMemory.Limit, advice: String)
 
   public var description: String {
     switch self {
@@ -15,6 +19,9 @@ public enum HarnessError: Error, CustomStringConvertible, Equatable {
     case .blockTooLong(let model, let blockLength, let contextLength):
       return "model \(model) accepts at most \(contextLength) tokens, but the protocol makes \(blockLength)-token blocks"
     case .cache(let message): return "block cache: \(message)"
+    case .exceedsMemory(let what, let bytes, let limit, let advice):
+      return "this run needs an estimated \(UsableMemory.describe(bytes: bytes)) (\(bytes) bytes: \(what)), more than the "
+        + "\(UsableMemory.describe(bytes: limit.bytes)) this process may use (\(limit.source)); \(advice)"
     }
   }
 }

@@ -1,4 +1,5 @@
 import Foundation
+import LTMProcessLimits
 import LTMTensor
 
 /// Process-wide settings the CLI applies before any work: OpenBLAS's kernels and the thread count.

@@ -23,8 +23,8 @@ public final class ZeroShotRunner {
     public var resultsJSON: URL
     public var reportHTML: URL
     public var comparison: Comparison?
-    /// Results that could not be computed (a non-finite score), one line each; the others are in the reports, and
-    /// the command exits 1 after writing them.
+    /// Models and results left out (non-finite weights or scores), one line each; the others are in the reports,
+    /// and the command exits 1 after writing them.
     public var failures: [String] = []
   }
 
@@ -54,26 +54,12 @@ public final class ZeroShotRunner {
     }
 
     // Models, with provenance and a tokenizer each.
-    var loaded: [PreparedModel] = []
-    for (index, path) in config.modelPaths.enumerated() {
-      progress.report(.stage("loading model \(path.path)"))
-      let model = try ModelRegistry.load(path: path)
-      let provenance = try CheckpointProvenance(
-        model: model, path: path, index: index, taken: loaded.map(\.info.id), configuredTokenizer: config.tokenizerDirectory,
-        progress: progress)
-      let (id, digests, tokenizer, tokenizerDir) = (provenance.id, provenance.digests, provenance.tokenizer, provenance.tokenizerDirectory)
-      if blockProtocol.blockLength > model.model.descriptor.contextLength {
-        throw HarnessError.blockTooLong(
-          model: id, blockLength: blockProtocol.blockLength, contextLength: model.model.descriptor.contextLength)
-      }
-      let d = model.model.descriptor
-      let key = provenance.cacheKey(family: d.family)
-      loaded.append(PreparedModel(
-        loaded: model, tokenizer: tokenizer, tokenizerKey: tokenizerDir.standardizedFileURL.path, cacheKey: key,
-        variants: try ScoringVariant.variants(
-          for: model.model, options: config.latent, diffusion: config.diffusion, protocol: blockProtocol, seed: config.seed),
-        info: ModelInfo(id: id, path: path.path, family: d.family, parameters: d.parameterCount, bound: d.bound.rawValue, checkpointFiles: digests)))
+    let (loaded, loadFailures) = try RunFailures.loadModels(config.modelPaths, progress: progress) { path, index, loaded in
+      try prepareModel(path: path, index: index, taken: loaded.map(\.info.id), protocol: blockProtocol)
     }
+    try RunMemory.check(
+      loaded.map(\.loaded.model.descriptor), tokensPerBatch: config.batchBlocks * blockProtocol.blockLength,
+      batchLabel: "a \(config.batchBlocks)-block batch (--batch-blocks)")
 
     if !config.latent.isDefault, !loaded.contains(where: { $0.loaded.model is LTMModel }) {
       throw HarnessError.invalidArgument(
@@ -105,20 +91,32 @@ public final class ZeroShotRunner {
       models: loaded.map(\.info), tasks: taskInfos, results: results)
     let comparison = baseline.map { Comparison.compare(current: document, baseline: $0, options: config.comparison) }
     var outputs = try ReportWriter.write(document, comparison: comparison, to: config.outputDirectory)
-    outputs.failures = failures
-    progressFile.finished = failures.isEmpty
+    outputs.failures = loadFailures + failures
+    progressFile.finished = failures.isEmpty && loadFailures.isEmpty
     try progressFile.write(in: config.outputDirectory)
     return outputs
   }
 
   // MARK: - Steps
 
-  /// A block whose score came out NaN or infinite: nothing is cached or reported for its result row.
-  struct NonFiniteScore: Error, CustomStringConvertible {
-    var model: String, task: String, block: Int, nll: Double
-    var description: String {
-      "\(model) on \(task): block \(block) scored NLL \(nll), not a number; that result is left out (the model's output overflowed or the checkpoint is broken)"
+  /// Loads one model with its provenance, tokenizer and scoring variants, and checks it takes the protocol's blocks.
+  private func prepareModel(path: URL, index: Int, taken: [String], protocol blockProtocol: BlockProtocol) throws -> PreparedModel {
+    let config = configuration
+    let model = try ModelRegistry.load(path: path)
+    let provenance = try CheckpointProvenance(
+      model: model, path: path, index: index, taken: taken, configuredTokenizer: config.tokenizerDirectory, progress: progress)
+    let d = model.model.descriptor
+    if blockProtocol.blockLength > d.contextLength {
+      throw HarnessError.blockTooLong(model: provenance.id, blockLength: blockProtocol.blockLength, contextLength: d.contextLength)
     }
+    return PreparedModel(
+      loaded: model, tokenizer: provenance.tokenizer, tokenizerKey: provenance.tokenizerDirectory.standardizedFileURL.path,
+      cacheKey: provenance.cacheKey(family: d.family),
+      variants: try ScoringVariant.variants(
+        for: model.model, options: config.latent, diffusion: config.diffusion, protocol: blockProtocol, seed: config.seed),
+      info: ModelInfo(
+        id: provenance.id, path: path.path, family: d.family, parameters: d.parameterCount, bound: d.bound.rawValue,
+        checkpointFiles: provenance.digests))
   }
 
   /// Every task is read, tokenized and cut into blocks before the first block is scored: a bad data file fails in
@@ -258,7 +256,7 @@ public final class ZeroShotRunner {
       let scored: (entry: ResultEntry, resumed: Int)
       do {
         scored = try score(unit, cache: cache)
-      } catch let failure as NonFiniteScore {
+      } catch let failure as RunFailures.NonFiniteScore {
         failures.append(failure.description)
         continue
       }
@@ -291,7 +289,7 @@ public final class ZeroShotRunner {
       let batch = Array(pending[batchStart..<min(batchStart + configuration.batchBlocks, pending.count)])
       for var record in try variant.score(batch.map { Array(blocks.block($0)) }, batch) {
         guard record.nll.isFinite, record.kl?.isFinite ?? true else {
-          throw NonFiniteScore(model: id, task: task.info.name, block: record.index, nll: record.nll)
+          throw RunFailures.NonFiniteScore(model: id, task: task.info.name, item: "block \(record.index) (NLL)", value: record.nll)
         }
         record.computedWith = computedWith
         try cache.record(record, for: keys[record.index]!)

@@ -95,7 +95,7 @@ public final class GPT2Model: BlockScoringModel {
   public convenience init(config: GPT2Config, weights archive: TensorArchive, source: String) throws {
     try config.validate(source: source)
     let prefix = archive.tensors.keys.contains { $0.hasPrefix("transformer.") } ? "transformer." : ""
-    var map = WeightMap(model: "gpt2 (\(source))", archive: archive)
+    var map = try WeightMap(model: "gpt2 (\(source))", archive: archive)
     let d = config.nEmbd, inner = config.innerSize
     func take(_ key: String, _ shape: [Int]) throws -> FloatBuffer { FloatBuffer(try map.take(prefix + key, shape: shape)) }
     let wte = try take("wte.weight", [config.vocabSize, d])

@@ -143,7 +143,7 @@ public final class LTMModel: BlockScoringModel {
       }
       tensors[k] = t
     }
-    var map = WeightMap(model: "ltm (\(source))", archive: TensorArchive(tensors: tensors, files: archive.files))
+    var map = try WeightMap(model: "ltm (\(source))", archive: TensorArchive(tensors: tensors, files: archive.files))
     let d = a.dim, f = a.ffnHiddenDim, v = a.vocabSize
 
     /// The first of `names` present (each a full key), else the first is recorded as missing.

@@ -107,7 +107,7 @@ public final class MDLMModel: BlockScoringModel {
   public convenience init(config: MDLMConfig, weights archive: TensorArchive, source: String) throws {
     try config.validate(source: source)
     let prefix = archive.tensors.keys.first { $0.hasSuffix("vocab_embed.embedding") }.map { String($0.dropLast("vocab_embed.embedding".count)) } ?? "backbone."
-    var map = WeightMap(model: "mdlm (\(source))", archive: archive)
+    var map = try WeightMap(model: "mdlm (\(source))", archive: archive)
     let d = config.hiddenDim, cond = config.condDim, inner = config.innerSize, v = config.vocabSize
     func take(_ key: String, _ shape: [Int]) throws -> FloatBuffer { FloatBuffer(try map.take(prefix + key, shape: shape)) }
     let embedding = try take("vocab_embed.embedding", [v, d])

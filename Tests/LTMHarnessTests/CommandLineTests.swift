@@ -225,6 +225,28 @@ final class CommandLineTests: XCTestCase {
     }
   }
 
+  /// Sizes are checked against the memory this process may use before anything is allocated (#13): a checkpoint
+  /// bigger than `LTM_BENCH_MEMORY_LIMIT` (or the machine, or the cgroup) and a `--batch-blocks` whose logits could
+  /// not fit are each one line with the estimate in bytes, in seconds, and nothing is written.
+  func testRunsBeyondTheMemoryLimitAreRefusedWithTheEstimate() throws {
+    let base = ["zero-shot", "--model", try model, "--tasks", "ptb", "--split", "test", "--data-dir", try data, "--limit-blocks", "1"]
+    let cases: [([String], [String: String], [String])] = [
+      ([], ["LTM_BENCH_MEMORY_LIMIT": "64K"], ["gpt2 (", "needs an estimated", "LTM_BENCH_MEMORY_LIMIT", "nothing was loaded"]),
+      (["--batch-blocks", "100000000"], [:], ["this run needs an estimated", "100000000-block batch", "--batch-blocks"]),
+      ([], ["LTM_BENCH_MEMORY_LIMIT": "12X"], ["LTM_BENCH_MEMORY_LIMIT '12X' is not a size"]),
+    ]
+    for (extra, environment, needles) in cases {
+      let out = tempDir()
+      let started = Date()
+      let r = try CommandLineRunner.run(base + extra + ["--output-dir", out], besideBundleOf: Self.self, environment: environment)
+      XCTAssertEqual(r.status, 1, "\(extra) \(environment): \(r.stderr)")
+      XCTAssertEqual(errorLines(r.stderr).count, 1, r.stderr)
+      for needle in needles { XCTAssertTrue(r.stderr.contains(needle), "\(needle): \(r.stderr)") }
+      XCTAssertLessThan(Date().timeIntervalSince(started), 30)
+      XCTAssertFalse(FileManager.default.fileExists(atPath: out + "/results.json"))
+    }
+  }
+
   /// A real `zero-shot` process killed (SIGKILL) after some blocks are cached, then started again: the second
   /// run scores only the missing blocks, and its numbers equal an uninterrupted run's exactly.
   func testKilledRunResumesWithoutRecomputing() throws {

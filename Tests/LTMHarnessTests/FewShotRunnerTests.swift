@@ -1,4 +1,5 @@
 import Foundation
+import LTMCheckpoint
 import LTMModels
 import LTMReports
 import LTMTestSupport
@@ -15,6 +16,8 @@ final class FakeFewShotModel: FewShotLanguageModel {
   private(set) var calls = 0
   private(set) var generationRequests: [GenerationRequest] = []
   private(set) var generationSettings: [FewShotGenerationSettings] = []
+  /// The document whose log-likelihoods come out NaN (an overflowing model), if any.
+  var nanDocument: Int?
 
   init(family: String = "gpt2", vocabSize: Int = 50257, contextLength: Int = 1024, bound: BoundKind = .exact) {
     descriptor = ModelDescriptor(family: family, parameterCount: 1, vocabSize: vocabSize, contextLength: contextLength, bound: bound)
@@ -25,7 +28,7 @@ final class FakeFewShotModel: FewShotLanguageModel {
     return requests.map { r in
       let s = r.continuation.reduce(0) { $0 + Int($1) } + Int(r.context.last ?? 0)
       return ContinuationScore(
-        logprob: -Double(s % 97) / 10 - 0.25 * Double(r.continuation.count),
+        logprob: document == nanDocument ? .nan : -Double(s % 97) / 10 - 0.25 * Double(r.continuation.count),
         isGreedy: descriptor.bound == .upper ? nil : s % 3 == 0, tokenCount: r.continuation.count,
         estimator: descriptor.bound == .upper ? "fake-bound" : "exact")
     }
@@ -57,7 +60,12 @@ final class FewShotRunnerTests: XCTestCase {
   }
 
   func runner(_ config: FewShotConfiguration, _ fakes: [FakeFewShotModel]) -> FewShotRunner {
-    FewShotRunner(configuration: config) { _, index, _ in
+    FewShotRunner(configuration: config, modelSource: source(fakes))
+  }
+
+  /// Model `index` of a run is `fakes[index]`.
+  func source(_ fakes: [FakeFewShotModel]) -> FewShotRunner.ModelSource {
+    { _, index, _ in
       let fake = fakes[index]
       return FewShotModelEntry(
         model: fake, tokenizer: Self.tokenizer,
@@ -251,6 +259,37 @@ final class FewShotRunnerTests: XCTestCase {
   }
 
   /// The per-document draw is pinned: changing it changes every reported few-shot number.
+  /// One broken model must not cost the others their results (#13): a model whose weights hold NaN is left out at
+  /// load, and a NaN log-likelihood leaves out that model × task × shots result; each is one failure line, the rest is
+  /// reported, and nothing non-finite reaches the cache. A run with no loadable model is the load error itself.
+  func testNonFiniteWeightsOrScoresLeaveOutOnlyTheirResults() throws {
+    let out = tempDir()
+    let overflowing = FakeFewShotModel()
+    overflowing.nanDocument = 1
+    let fakes = [FakeFewShotModel(), FakeFewShotModel(), overflowing]
+    let brokenWeights = CheckpointError.nonFiniteWeight(path: "/ckpt/model.safetensors", tensor: "wte.weight", value: .nan, index: 3)
+    func run(_ config: FewShotConfiguration) throws -> FewShotRunner.Outputs {
+      try FewShotRunner(configuration: config) { path, index, taken in
+        if index == 0 { throw brokenWeights }
+        return try self.source(fakes)(path, index, taken)
+      }.run()
+    }
+    let outputs = try run(try config(out, tasks: ["lambada_openai", "arithmetic_2da"], shots: [0], limit: 3, models: 3))
+    XCTAssertEqual(outputs.failures.count, 3, "\(outputs.failures)")
+    XCTAssertTrue(outputs.failures[0].contains("left out") && outputs.failures[0].contains("wte.weight") && outputs.failures[0].contains("non-finite"), outputs.failures[0])
+    XCTAssertTrue(outputs.failures[1].contains("fake-gpt2-2 on lambada_openai (0-shot): document 1 (log-likelihood) scored nan"), outputs.failures[1])
+    XCTAssertTrue(outputs.failures[2].contains("fake-gpt2-2 on arithmetic_2da (0-shot): document 1"), outputs.failures[2])
+    let results = try XCTUnwrap(outputs.document.fewshot).results.map { "\($0.model) \($0.task)" }
+    XCTAssertEqual(results, ["fake-gpt2-1 lambada_openai", "fake-gpt2-1 arithmetic_2da"])
+    XCTAssertEqual(outputs.document.models.map(\.id), ["fake-gpt2-1", "fake-gpt2-2"])
+    let cache = try String(contentsOf: out.appendingPathComponent(FewShotRunner.cacheFileName), encoding: .utf8)
+    XCTAssertFalse(cache.contains("nan") || cache.contains("NaN"))
+
+    var alone = try config(tempDir(), tasks: ["lambada_openai"], shots: [0], limit: 1)
+    alone.modelPaths = [alone.modelPaths[0]]
+    XCTAssertThrowsError(try run(alone)) { XCTAssertEqual(String(describing: $0), brokenWeights.description) }
+  }
+
   func testShotIDsArePinned() throws {
     let ids = try FewShotRunner.shotIDs(task: "gsm8k", document: 0, shots: 5, poolSize: 7473, excludeSelf: false, seed: 0)
     XCTAssertEqual(ids, [2139, 2514, 1352, 5081, 88], "FewShotPromptPinTests and tools/make_reference_text_goldens.py build their prompts from these")

@@ -2,6 +2,7 @@ import Foundation
 import LTMReports
 import LTMTensor
 import LTMTestSupport
+import LTMProcessLimits
 import XCTest
 
 /// Kernel selection, thread counts and start-up caches end to end, through the built binary: OpenBLAS reads

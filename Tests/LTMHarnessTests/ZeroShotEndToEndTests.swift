@@ -47,21 +47,7 @@ final class ZeroShotEndToEndTests: XCTestCase {
   /// reports too; nothing non-finite reaches the block cache.
   func testANonFiniteScoreLeavesOutOnlyThatResult() throws {
     let tiny = try SharedData.file("fixtures/gpt2-tiny")
-    let broken = FileManager.default.temporaryDirectory.appendingPathComponent("gpt2-overflow-\(UUID().uuidString)")
-    addTeardownBlock { try? FileManager.default.removeItem(at: broken) }
-    try FileManager.default.createDirectory(at: broken, withIntermediateDirectories: true)
-    for name in try FileManager.default.contentsOfDirectory(atPath: tiny.path) where name != "model.safetensors" {
-      try FileManager.default.createSymbolicLink(at: broken.appendingPathComponent(name), withDestinationURL: tiny.appendingPathComponent(name))
-    }
-    var weights = try Data(contentsOf: tiny.appendingPathComponent("model.safetensors"))
-    let headerLength = Int(weights.prefix(8).withUnsafeBytes { $0.loadUnaligned(as: UInt64.self) })
-    let header = try XCTUnwrap(JSONSerialization.jsonObject(with: weights.subdata(in: 8..<(8 + headerLength))) as? [String: Any])
-    let offsets = try XCTUnwrap((header["transformer.ln_f.weight"] as? [String: Any])?["data_offsets"] as? [Int])
-    for at in stride(from: 8 + headerLength + offsets[0], to: 8 + headerLength + offsets[1], by: 4) {
-      withUnsafeBytes(of: Float(3e38).bitPattern.littleEndian) { weights.replaceSubrange(at..<(at + 4), with: $0) }
-    }
-    try weights.write(to: broken.appendingPathComponent("model.safetensors"))
-
+    let broken = try tinyCopy(name: "gpt2-overflow", filling: "transformer.ln_f.weight", with: 3e38)
     var config = try configuration(protocolName: "ltm", limit: 1, output: outputDirectory())
     config.modelPaths = [broken, tiny]
     let out = try ZeroShotRunner(configuration: config).run()
@@ -71,6 +57,47 @@ final class ZeroShotEndToEndTests: XCTestCase {
     XCTAssertTrue(FileManager.default.fileExists(atPath: out.reportHTML.path))
     let cache = try String(contentsOf: config.outputDirectory.appendingPathComponent(BlockCache.fileName), encoding: .utf8)
     XCTAssertEqual(cache.split(separator: "\n").count, 1, "only the healthy model's block is cached")
+  }
+
+  /// A checkpoint whose weights hold NaN is left out when it is loaded (#13), with one failure line naming the
+  /// tensor, before any compute; the healthy model beside it keeps its results. Alone, it is the run's error.
+  func testAModelWithNonFiniteWeightsIsLeftOutAtLoad() throws {
+    let tiny = try SharedData.file("fixtures/gpt2-tiny")
+    let broken = try tinyCopy(name: "gpt2-nan", filling: "transformer.h.0.mlp.c_fc.weight", with: .nan)
+    var config = try configuration(protocolName: "ltm", limit: 1, output: outputDirectory())
+    config.modelPaths = [broken, tiny]
+    let out = try ZeroShotRunner(configuration: config).run()
+    XCTAssertEqual(out.failures.count, 1, "\(out.failures)")
+    for needle in ["model \(broken.path) left out", "transformer.h.0.mlp.c_fc.weight", "non-finite value (nan at flat index 0)"] {
+      XCTAssertTrue(out.failures[0].contains(needle), "\(needle): \(out.failures[0])")
+    }
+    XCTAssertEqual(out.document.results.map(\.model), ["gpt2-tiny"])
+    XCTAssertEqual(out.document.models.map(\.id), ["gpt2-tiny"])
+    config.modelPaths = [broken]
+    config.outputDirectory = outputDirectory()
+    XCTAssertThrowsError(try ZeroShotRunner(configuration: config).run()) { error in
+      XCTAssertTrue(String(describing: error).contains("transformer.h.0.mlp.c_fc.weight"), "\(error)")
+    }
+  }
+
+  /// A copy of gpt2-tiny (its other files linked) with every element of one tensor set to `value`.
+  private func tinyCopy(name: String, filling tensor: String, with value: Float) throws -> URL {
+    let tiny = try SharedData.file("fixtures/gpt2-tiny")
+    let copy = FileManager.default.temporaryDirectory.appendingPathComponent("\(name)-\(UUID().uuidString)")
+    addTeardownBlock { try? FileManager.default.removeItem(at: copy) }
+    try FileManager.default.createDirectory(at: copy, withIntermediateDirectories: true)
+    for file in try FileManager.default.contentsOfDirectory(atPath: tiny.path) where file != "model.safetensors" {
+      try FileManager.default.createSymbolicLink(at: copy.appendingPathComponent(file), withDestinationURL: tiny.appendingPathComponent(file))
+    }
+    var weights = try Data(contentsOf: tiny.appendingPathComponent("model.safetensors"))
+    let headerLength = Int(weights.prefix(8).withUnsafeBytes { $0.loadUnaligned(as: UInt64.self) })
+    let header = try XCTUnwrap(JSONSerialization.jsonObject(with: weights.subdata(in: 8..<(8 + headerLength))) as? [String: Any])
+    let offsets = try XCTUnwrap((header[tensor] as? [String: Any])?["data_offsets"] as? [Int], tensor)
+    for at in stride(from: 8 + headerLength + offsets[0], to: 8 + headerLength + offsets[1], by: 4) {
+      withUnsafeBytes(of: value.bitPattern.littleEndian) { weights.replaceSubrange(at..<(at + 4), with: $0) }
+    }
+    try weights.write(to: copy.appendingPathComponent("model.safetensors"))
+    return copy
   }
 
   /// An extended run (`--limit-blocks` raised) takes every block it already has from the cache and gives

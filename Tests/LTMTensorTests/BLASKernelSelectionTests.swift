@@ -1,3 +1,4 @@
+import LTMProcessLimits
 import XCTest
 @testable import LTMTensor
 
