@@ -149,6 +149,17 @@ a = "https://raw.githubusercontent.com/mhjabreel/CharCnn_Keras/555590db4219b1243
 f("ag_news/test.csv", "test", f"{a}/test.csv", 1857427, "521465c2428ed7f02f8d6db6ffdd4b5447c1c701962353eb2c40d548c3c85699", "d52ea96a97a2d943681189a97654912d")
 f("ag_news/classes.txt", "test", f"{a}/classes.txt", 31, "612dbfa932f07a6ed837295a7d5746ce7412e7bb4bc32ba919fdb3cda3a1b9b5")
 
+# scientific_papers (Cohan et al. 2018), the zips the Hugging Face loader downloads (datasets
+# scientific_papers.py, version 1.1.1); the zips hold <name>-dataset/{train,val,test}.txt. No checksum is published:
+# the files are unverifiable and need --allow-unverified.
+sp = "https://s3.amazonaws.com/datasets.huggingface.co/scientific_papers/1.1.1"
+for name, desc in [("pubmed", "PubMed OpenAccess articles"), ("arxiv", "arXiv articles")]:
+    ds(name, f"scientific_papers {name} (Cohan et al. 2018): {desc}, the zip the Hugging Face loader reads (no published checksum)",
+       "none stated by the authors (armancohan/long-summarization); the articles' own licenses apply")
+    for split, member in [("validation", "val.txt"), ("test", "test.txt")]:
+        f(f"{name}-dataset/{member}", split, f"{sp}/{name}-dataset.zip", None, "unknown",
+          archive=("zip", f"{name}-dataset/{member}", None, "unknown"))
+
 ds("gpt3_arithmetic", "GPT-3 paper arithmetic tasks (openai/gpt-3 data/*.jsonl; lm-eval's arithmetic_* read them as validation)",
    "none stated: the openai/gpt-3 repository has no LICENSE file")
 r = "https://raw.githubusercontent.com/openai/gpt-3/d7a9bb505df6f630f9bab3b30c889e52f22eb9ea/data"

@@ -201,8 +201,8 @@ public final class ZeroShotRunner {
   /// and the tool version (a change to the reader, detokenizer or tokenizer code ships with a new version).
   private func tokenCacheKey(spec: TaskSpec, split: String, files: [FileDigest], tokenizerDirectory: URL) throws -> String {
     let tokenizerFiles = try GPT2Tokenizer.sourceFiles(directory: tokenizerDirectory).map { try Digests.sha256(file: $0).hex }
-    let rules = [spec.reader.rawValue, spec.detokenizer.rawValue, spec.field ?? "", split]
-    let parts = ["tokens-v1", LTMBenchVersion.current] + rules + files.map { "\($0.path)=\($0.sha256)" } + tokenizerFiles
+    let rules = [spec.reader.rawValue, spec.detokenizer.rawValue, spec.field?.canonical ?? "", spec.columns.joined(separator: ","), split]
+    let parts = ["tokens-v2", LTMBenchVersion.current] + rules + files.map { "\($0.path)=\($0.sha256)" } + tokenizerFiles
     return Digests.sha256(string: parts.joined(separator: "\n"))
   }
 

@@ -16,11 +16,14 @@ public enum ReaderKind: String, Sendable, Codable, CaseIterable {
   case lm1bLines = "lm1b_lines"
   /// A user's plain text: one example per line, stripped, empty lines skipped.
   case plainText = "plain_text"
-  /// JSON Lines: one example per non-blank line, the string field named by the task's `field`.
+  /// JSON Lines: one example per non-blank line, the text of the task's `field` (see `TextFields`).
   case jsonl
+  /// CSV without a header row (RFC 4180, as Python's `csv` module reads the AG News files): one example per row,
+  /// the text of the task's `field` among its `columns`.
+  case csv
 
   /// Reads one data file. `displayPath` names the file in errors (the path relative to `--data-dir`).
-  public func read(file url: URL, displayPath: String? = nil, field: String? = nil) throws -> [String] {
+  public func read(file url: URL, displayPath: String? = nil, fields: TextFields? = nil, columns: [String] = []) throws -> [String] {
     let name = displayPath ?? url.path
     let data: Data
     do {
@@ -28,11 +31,11 @@ public enum ReaderKind: String, Sendable, Codable, CaseIterable {
     } catch {
       throw TaskError.unreadable(path: name, reason: oneLine(error))
     }
-    return try examples(utf8: [UInt8](data), file: name, field: field)
+    return try examples(utf8: [UInt8](data), file: name, fields: fields, columns: columns)
   }
 
   /// The examples in the UTF-8 bytes of one file; `file` names it in errors.
-  public func examples(utf8 bytes: [UInt8], file: String, field: String? = nil) throws -> [String] {
+  public func examples(utf8 bytes: [UInt8], file: String, fields: TextFields? = nil, columns: [String] = []) throws -> [String] {
     if let offset = TextFile.firstInvalidUTF8Offset(bytes) {
       let line = 1 + bytes[..<offset].reduce(0) { $0 + ($1 == 0x0A ? 1 : 0) }
       throw TaskError.unreadable(path: file, reason: "not valid UTF-8 (line \(line), byte offset \(offset))")
@@ -54,7 +57,7 @@ public enum ReaderKind: String, Sendable, Codable, CaseIterable {
         return text.isEmpty ? nil : text
       }
     case .jsonl:
-      guard let field else {
+      guard let fields else {
         throw TaskError.unreadable(path: file, reason: "the jsonl reader needs the task's 'field' (the text key)")
       }
       var out: [String] = []
@@ -62,9 +65,14 @@ public enum ReaderKind: String, Sendable, Codable, CaseIterable {
       for (index, line) in lines.enumerated() {
         let slice = bytes[line.range]
         if slice.allSatisfy({ $0 == 0x20 || $0 == 0x09 }) { continue }
-        out.append(try JSONLField.decode(Data(slice), field: field, file: file, line: index + 1))
+        out.append(try fields.text(ofJSON: Data(slice), file: file, line: index + 1))
       }
       return out
+    case .csv:
+      guard let fields, !columns.isEmpty else {
+        throw TaskError.unreadable(path: file, reason: "the csv reader needs the task's 'columns' and 'field'")
+      }
+      return try FewShotRecords.csv(String(decoding: bytes, as: UTF8.self), columns: columns, file: file).map { fields.text(of: $0.fields) }
     }
   }
 }
@@ -123,39 +131,6 @@ enum TextFile {
       case .emptyInput: return nil
       case .error: return offset
       }
-    }
-  }
-}
-
-/// Decodes one JSON Lines record and takes its string field, with the file and line in every error.
-private struct JSONLField: Decodable {
-  struct Key: CodingKey {
-    var stringValue: String
-    var intValue: Int? { nil }
-    init(stringValue: String) { self.stringValue = stringValue }
-    init?(intValue: Int) { nil }
-  }
-
-  static let fieldKey = CodingUserInfoKey(rawValue: "ltm.jsonl.field")!
-  var value: String
-
-  init(from decoder: Decoder) throws {
-    let name = decoder.userInfo[Self.fieldKey] as? String ?? "text"
-    let container = try decoder.container(keyedBy: Key.self)
-    value = try container.decode(String.self, forKey: Key(stringValue: name))
-  }
-
-  static func decode(_ data: Data, field: String, file: String, line: Int) throws -> String {
-    let decoder = JSONDecoder()
-    decoder.userInfo[fieldKey] = field
-    do {
-      return try decoder.decode(JSONLField.self, from: data).value
-    } catch DecodingError.keyNotFound {
-      throw TaskError.invalidRecord(file: file, line: line, reason: "no field '\(field)'")
-    } catch DecodingError.typeMismatch, DecodingError.valueNotFound {
-      throw TaskError.invalidRecord(file: file, line: line, reason: "field '\(field)' is not a string")
-    } catch {
-      throw TaskError.invalidRecord(file: file, line: line, reason: "not a JSON object")
     }
   }
 }

@@ -12,18 +12,21 @@ import Yams
 /// version: 1                     # optional; only 1 exists
 /// name: lm1b                     # letters, digits, '.', '_', '-'
 /// description: One Billion Word  # optional
-/// reader: lm1b_lines             # ptb_lines | wikitext_raw | lm1b_lines | plain_text | jsonl
+/// reader: lm1b_lines             # ptb_lines | wikitext_raw | lm1b_lines | plain_text | jsonl | csv
 /// detokenizer: lm1b              # none | ptb | wikitext | lm1b | lambada | scientific_papers
 /// default_split: test            # one of the splits
 /// splits:                        # split -> file names or glob patterns, relative to --data-dir
 ///   test: ["lm1b/news.en.heldout-*"]
 /// expected_files:                # optional: split -> file count of the complete distribution
 ///   test: 50
-/// field: text                    # jsonl only, required there: the text key
+/// field: text                    # jsonl and csv, required there: the text field, or a list of fields
+/// join: " "                      # optional: joins a list of fields, or the strings of a list-valued field
+/// columns: [label, title, text]  # csv only, required there: the column names (the files have no header)
 /// ```
 enum TaskDefinition {
   static let keys = [
     "version", "name", "description", "reader", "detokenizer", "default_split", "splits", "expected_files", "field",
+    "join", "columns",
   ]
 
   static func parse(yaml: String, file: String) throws -> TaskSpec {
@@ -121,17 +124,44 @@ enum TaskDefinition {
       }
     }
 
-    let field = try context.optionalString("field", in: values)
-    if reader == .jsonl && field == nil {
-      throw context.fail("missing key 'field': the jsonl reader needs the name of the text field")
-    }
-    if reader != .jsonl && field != nil {
-      throw context.fail("key 'field': only the jsonl reader uses it (reader is \(reader.rawValue))", at: values["field"])
-    }
+    let (field, columns) = try textFields(reader: reader, values: values, context: context)
 
     return TaskSpec(
       name: name, description: description, reader: reader, detokenizer: detokenizer, defaultSplit: defaultSplit,
-      splits: splits, field: field, expectedFiles: expectedFiles, version: version)
+      splits: splits, field: field, columns: columns, expectedFiles: expectedFiles, version: version)
+  }
+
+  /// `field`, `join` and `columns`: what the jsonl and csv readers take from a record (`TextFields`).
+  private static func textFields(reader: ReaderKind, values: [String: Node], context: Context) throws -> (TextFields?, [String]) {
+    let structured: Set<ReaderKind> = [.jsonl, .csv]
+    for key in ["field", "join", "columns"] where values[key] != nil && !structured.contains(reader) {
+      throw context.fail("key '\(key)': only the jsonl and csv readers use it (reader is \(reader.rawValue))", at: values[key])
+    }
+    guard structured.contains(reader) else { return (nil, []) }
+    guard let fieldNode = values["field"], !isNull(fieldNode) else {
+      throw context.fail("missing key 'field': the \(reader.rawValue) reader needs the name of the text field")
+    }
+    let names = try context.names("field", fieldNode)
+    var join: String?
+    if let node = values["join"], !isNull(node) {
+      guard case .scalar(let scalar) = node else { throw context.fail("key 'join': expected a string", at: node) }
+      join = scalar.string
+    }
+    if names.count > 1 && join == nil {
+      throw context.fail("key 'field': several fields need 'join', the text between them", at: fieldNode)
+    }
+    var columns: [String] = []
+    if let node = values["columns"], !isNull(node) {
+      guard reader == .csv else { throw context.fail("key 'columns': only the csv reader uses it", at: node) }
+      columns = try context.names("columns", node)
+      guard Set(columns).count == columns.count else { throw context.fail("key 'columns': a column is named twice", at: node) }
+      if let unknown = names.first(where: { !columns.contains($0) }) {
+        throw context.fail("key 'field': '\(unknown)' is not one of the columns (\(columns.joined(separator: ", ")))", at: fieldNode)
+      }
+    } else if reader == .csv {
+      throw context.fail("missing key 'columns': the csv reader needs the column names (the files have no header row)")
+    }
+    return (TextFields(names, join: join), columns)
   }
 
   /// Builds the one-line errors of one file.
@@ -154,6 +184,24 @@ enum TaskDefinition {
         throw fail("key '\(key)': expected a string", at: node)
       }
       return scalar.string
+    }
+
+    /// A name or a non-empty list of names.
+    func names(_ key: String, _ node: Node) throws -> [String] {
+      let items: [Node]
+      switch node {
+      case .scalar: items = [node]
+      case .sequence(let sequence): items = Array(sequence)
+      default: throw fail("key '\(key)': expected a name or a list of names", at: node)
+      }
+      let names = try items.map { item -> String in
+        guard case .scalar(let scalar) = item, !TaskDefinition.isNull(item), !scalar.string.isEmpty else {
+          throw fail("key '\(key)': expected a name or a list of names", at: item)
+        }
+        return scalar.string
+      }
+      guard !names.isEmpty else { throw fail("key '\(key)': expected at least one name", at: node) }
+      return names
     }
 
     func requiredEnum<T: RawRepresentable & CaseIterable>(_ key: String, in values: [String: Node]) throws -> T

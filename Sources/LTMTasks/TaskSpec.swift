@@ -18,20 +18,22 @@ public struct TaskSpec: Sendable, Codable, Equatable {
   public var defaultSplit: String
   /// Split name → file names or glob patterns relative to `--data-dir`.
   public var splits: [String: [String]]
-  /// JSONL reader: the text field.
-  public var field: String?
+  /// jsonl and csv readers: the field(s) that make an example's text.
+  public var field: TextFields?
+  /// csv reader: the names of the columns (the files have no header row).
+  public var columns: [String]
   /// Split name → the number of files the complete distribution has (LM1B test: 50 shards). A split read
   /// from fewer files is still evaluated, but its result should be reported as partial.
   public var expectedFiles: [String: Int]
 
   enum CodingKeys: String, CodingKey {
-    case version, name, description, reader, detokenizer, defaultSplit = "default_split", splits, field
+    case version, name, description, reader, detokenizer, defaultSplit = "default_split", splits, field, columns
     case expectedFiles = "expected_files"
   }
 
   public init(
     name: String, description: String? = nil, reader: ReaderKind, detokenizer: Detokenizer, defaultSplit: String,
-    splits: [String: [String]], field: String? = nil, expectedFiles: [String: Int] = [:],
+    splits: [String: [String]], field: TextFields? = nil, columns: [String] = [], expectedFiles: [String: Int] = [:],
     version: Int = TaskSpec.currentVersion
   ) {
     self.version = version
@@ -42,6 +44,7 @@ public struct TaskSpec: Sendable, Codable, Equatable {
     self.defaultSplit = defaultSplit
     self.splits = splits
     self.field = field
+    self.columns = columns
     self.expectedFiles = expectedFiles
   }
 
@@ -55,7 +58,8 @@ public struct TaskSpec: Sendable, Codable, Equatable {
     detokenizer = try c.decode(Detokenizer.self, forKey: .detokenizer)
     defaultSplit = try c.decode(String.self, forKey: .defaultSplit)
     splits = try c.decode([String: [String]].self, forKey: .splits)
-    field = try c.decodeIfPresent(String.self, forKey: .field)
+    field = try c.decodeIfPresent(TextFields.self, forKey: .field)
+    columns = try c.decodeIfPresent([String].self, forKey: .columns) ?? []
     expectedFiles = try c.decodeIfPresent([String: Int].self, forKey: .expectedFiles) ?? [:]
   }
 
@@ -127,7 +131,7 @@ public struct TaskSpec: Sendable, Codable, Equatable {
   public func rawExamples(split: String, dataDirectory: URL) throws -> [String] {
     var examples: [String] = []
     for file in try resolvedFiles(split: split, dataDirectory: dataDirectory) {
-      examples += try reader.read(file: file.url, displayPath: file.relativePath, field: field)
+      examples += try reader.read(file: file.url, displayPath: file.relativePath, fields: field, columns: columns)
     }
     guard !examples.isEmpty else { throw TaskError.emptyDataset(task: name, split: split) }
     return examples

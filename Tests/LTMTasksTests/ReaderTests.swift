@@ -6,7 +6,7 @@ import XCTest
 /// Readers on small synthetic files: Python's universal newlines, stripping, UTF-8 checking, JSON Lines.
 final class ReaderTests: XCTestCase {
   private func read(_ kind: ReaderKind, _ text: String, field: String? = nil) throws -> [String] {
-    try kind.examples(utf8: Array(text.utf8), file: "f.txt", field: field)
+    try kind.examples(utf8: Array(text.utf8), file: "f.txt", fields: field.map { TextFields([$0]) })
   }
 
   func testUniversalNewlines() throws {
@@ -46,6 +46,32 @@ final class ReaderTests: XCTestCase {
     XCTAssertEqual(number, "f.txt line 1: field 'text' is not a string")
     let broken = errorMessage { _ = try self.read(.jsonl, "{\"text\": \"a\"}\n[1, 2\n", field: "text") } ?? ""
     XCTAssertTrue(broken.hasPrefix("f.txt line 2:"), broken)
+  }
+
+  /// Records as the Hugging Face loaders build their text (#15): scientific_papers joins the paragraphs of
+  /// `article_text` with "\n" (an empty list is an empty article), ag_news joins title and description with " ".
+  func testListFieldsAndSeveralFieldsJoin() throws {
+    let article = TextFields(["article_text"], join: "\n")
+    let papers = "{\"article_id\": \"a\", \"article_text\": [\"p one .\", \"p two\"]}\n{\"article_id\": \"b\", \"article_text\": []}\n"
+    XCTAssertEqual(try ReaderKind.jsonl.examples(utf8: Array(papers.utf8), file: "val.txt", fields: article), ["p one .\np two", ""])
+    for (record, reason) in [
+      ("{\"article_text\": [\"a\", 3]}", "field 'article_text' is a list with a value that is not a string"),
+      ("{\"abstract_text\": [\"a\"]}", "no field 'article_text'"),
+      ("{\"article_text\": {\"a\": 1}}", "field 'article_text' is not a string"),
+    ] {
+      let message = errorMessage { _ = try ReaderKind.jsonl.examples(utf8: Array((record + "\n").utf8), file: "val.txt", fields: article) } ?? ""
+      XCTAssertEqual(message, "val.txt line 1: \(reason)")
+    }
+    let unjoined = errorMessage { _ = try self.read(.jsonl, "{\"text\": [\"a\"]}\n", field: "text") } ?? ""
+    XCTAssertTrue(unjoined.contains("'join'"), unjoined)
+
+    let rows = "\"3\",\"Wall St. Bears\",\"Short-sellers \"\"are\"\" back\\band\"\n\"4\",\"T\",\"D, with comma\"\n"
+    let fields = TextFields(["title", "description"], join: " ")
+    XCTAssertEqual(
+      try ReaderKind.csv.examples(utf8: Array(rows.utf8), file: "test.csv", fields: fields, columns: ["label", "title", "description"]),
+      ["Wall St. Bears Short-sellers \"are\" back\\band", "T D, with comma"])
+    let short = errorMessage { _ = try ReaderKind.csv.examples(utf8: Array("\"1\",\"x\"\n".utf8), file: "test.csv", fields: fields, columns: ["label", "title", "description"]) } ?? ""
+    XCTAssertTrue(short.contains("test.csv") && short.contains("expected 3 CSV fields"), short)
   }
 
   func testLambadaDataThroughAJSONLTask() throws {

@@ -43,8 +43,12 @@ final class TaskDefinitionTests: XCTestCase {
 
   func testShippedTasksAndTheirDefaults() throws {
     let catalog = try shippedCatalog()
-    XCTAssertEqual(catalog.names, ["lm1b", "ptb", "wikitext103", "wikitext2"])
+    XCTAssertEqual(catalog.names, ["ag_news", "arxiv", "lambada", "lm1b", "ptb", "pubmed", "wikitext103", "wikitext2"])
     let expected: [String: (ReaderKind, Detokenizer, String, [String])] = [
+      "lambada": (.jsonl, .lambada, "test", ["test"]),
+      "ag_news": (.csv, .none, "test", ["test"]),
+      "pubmed": (.jsonl, .scientificPapers, "validation", ["test", "validation"]),
+      "arxiv": (.jsonl, .scientificPapers, "validation", ["test", "validation"]),
       "ptb": (.ptbLines, .ptb, "validation", ["test", "validation"]),
       "wikitext2": (.wikitextRaw, .wikitext, "validation", ["test", "validation"]),
       "wikitext103": (.wikitextRaw, .wikitext, "validation", ["test", "validation"]),
@@ -101,7 +105,7 @@ final class TaskDefinitionTests: XCTestCase {
       XCTAssertTrue(String(describing: error).contains("absent.yaml"), "\(error)")
     }
     XCTAssertThrowsError(try catalog.task(named: "nope")) { error in
-      XCTAssertEqual(error as? TaskError, .unknownTask(name: "nope", known: ["lm1b", "ptb", "wikitext103", "wikitext2"]))
+      XCTAssertEqual(error as? TaskError, .unknownTask(name: "nope", known: ["ag_news", "arxiv", "lambada", "lm1b", "ptb", "pubmed", "wikitext103", "wikitext2"]))
     }
   }
 
@@ -112,7 +116,7 @@ final class TaskDefinitionTests: XCTestCase {
     }
     let cases: [(String, [String])] = [
       (Self.tinyYAML + "\ndetokeniser: wikitext", ["unknown key 'detokeniser'", "line 8"]),
-      (yaml(replacing: "reader: plain_text", with: "reader: csv"), ["key 'reader'", "'csv'", "plain_text"]),
+      (yaml(replacing: "reader: plain_text", with: "reader: tsv"), ["key 'reader'", "'tsv'", "plain_text"]),
       (yaml(replacing: "detokenizer: none", with: "detokenizer: moses"), ["key 'detokenizer'", "'moses'"]),
       (yaml(replacing: "default_split: test", with: "default_split: validation"), ["key 'default_split'", "'validation'"]),
       (yaml(replacing: "test: [tiny.txt]", with: "test: tiny.txt"), ["splits.test", "list"]),
@@ -130,8 +134,15 @@ final class TaskDefinitionTests: XCTestCase {
       ("version: one\n" + Self.tinyYAML, ["key 'version'", "integer"]),
       (Self.tinyYAML + "\nexpected_files:\n  test: 0", ["expected_files.test", "positive"]),
       (Self.tinyYAML + "\nexpected_files:\n  train: 3", ["expected_files", "'train'"]),
-      (Self.tinyYAML + "\nfield: text", ["key 'field'", "jsonl"]),
+      (Self.tinyYAML + "\nfield: text", ["key 'field'", "jsonl and csv"]),
+      (Self.tinyYAML + "\njoin: \" \"", ["key 'join'", "jsonl and csv"]),
       (yaml(replacing: "reader: plain_text", with: "reader: jsonl"), ["missing key 'field'"]),
+      (yaml(replacing: "reader: plain_text", with: "reader: jsonl") + "\nfield: [a, b]", ["key 'field'", "several fields need 'join'"]),
+      (yaml(replacing: "reader: plain_text", with: "reader: jsonl") + "\nfield: []", ["key 'field'", "at least one"]),
+      (yaml(replacing: "reader: plain_text", with: "reader: jsonl") + "\nfield: text\ncolumns: [text]", ["key 'columns'", "only the csv"]),
+      (yaml(replacing: "reader: plain_text", with: "reader: csv") + "\nfield: text", ["missing key 'columns'"]),
+      (yaml(replacing: "reader: plain_text", with: "reader: csv") + "\nfield: body\ncolumns: [label, text]", ["'body' is not one of the columns"]),
+      (yaml(replacing: "reader: plain_text", with: "reader: csv") + "\nfield: text\ncolumns: [text, text]", ["named twice"]),
       (Self.tinyYAML + "\nname: other", ["'name'"]),
       ("name: [unclosed", ["not valid YAML"]),
       ("", ["empty"]),
@@ -151,7 +162,13 @@ final class TaskDefinitionTests: XCTestCase {
     let jsonl = try TaskSpec.parse(
       yaml: Self.tinyYAML.replacingOccurrences(of: "reader: plain_text", with: "reader: jsonl") + "\nfield: text",
       file: "t.yaml")
-    XCTAssertEqual(jsonl.field, "text")
+    XCTAssertEqual(jsonl.field, TextFields(["text"]))
+    let csv = try TaskSpec.parse(
+      yaml: Self.tinyYAML.replacingOccurrences(of: "reader: plain_text", with: "reader: csv")
+        + "\ncolumns: [label, title, description]\nfield: [title, description]\njoin: \" \"",
+      file: "t.yaml")
+    XCTAssertEqual(csv.field, TextFields(["title", "description"], join: " "))
+    XCTAssertEqual(csv.columns, ["label", "title", "description"])
   }
 
   func testCatalogRefusesDuplicateNamesAndBadFiles() throws {
