@@ -54,7 +54,7 @@ let package = Package(
     .target(name: "LTMMauve", dependencies: ["LTMTensor", "LTMCheckpoint", "CBLAS"]),
     .target(
       name: "LTMReports",
-      dependencies: ["LTMMetrics", "LTMTensor", .product(name: "Mustache", package: "swift-mustache")]),
+      dependencies: ["LTMMetrics", "LTMTensor", "Yams", .product(name: "Mustache", package: "swift-mustache")]),
     .target(
       name: "LTMDownload",
       dependencies: [

@@ -15,7 +15,7 @@ public enum DataProvisioning {
     let catalog = try TaskCatalog.load(directory: tasksDirectory)
     let protocolSplit = try protocolName.flatMap { try BlockProtocol.named($0).split }
     var files: [ManifestFile] = []
-    for name in taskNames {
+    for name in try catalog.expand(taskNames) {
       let spec = try catalog.task(named: name)
       guard manifest.names.contains(spec.name) else {
         throw HarnessError.invalidArgument(

@@ -3,19 +3,22 @@ import LTMReports
 
 /// Writes `results.json` and `report.html` atomically (temp file + rename), so a reader never sees half a report.
 public enum ReportWriter {
-  public static func write(_ document: ResultsDocument, comparison: Comparison? = nil, to directory: URL) throws -> ZeroShotRunner.Outputs {
+  /// `published`: the papers' tables, shown beside the run's rows of the same protocol (`PublishedTable`).
+  public static func write(
+    _ document: ResultsDocument, comparison: Comparison? = nil, published: [PublishedTable] = [], to directory: URL
+  ) throws -> ZeroShotRunner.Outputs {
     try OutputFolder.prepare(directory)
     let json = directory.appendingPathComponent("results.json")
     let html = directory.appendingPathComponent("report.html")
     try document.jsonData().write(to: json, options: .atomic)
-    try writeHTML(document, comparison: comparison, to: html)
+    try writeHTML(document, comparison: comparison, published: published, to: html)
     return ZeroShotRunner.Outputs(document: document, resultsJSON: json, reportHTML: html, comparison: comparison)
   }
 
   /// Renders the report page alone (`ltm-bench report`).
-  public static func writeHTML(_ document: ResultsDocument, comparison: Comparison?, to url: URL) throws {
+  public static func writeHTML(_ document: ResultsDocument, comparison: Comparison?, published: [PublishedTable] = [], to url: URL) throws {
     try OutputFolder.prepare(url.deletingLastPathComponent(), option: "--output")
-    try Data(HTMLReport.render(document, comparison: comparison).utf8).write(to: url, options: .atomic)
+    try Data(HTMLReport.render(document, comparison: comparison, published: published).utf8).write(to: url, options: .atomic)
   }
 
   /// Writes one results file (a baseline) atomically.

@@ -39,7 +39,8 @@ public final class ZeroShotRunner {
     // Resolve all inputs before any expensive work, so a typo fails in a second, not after an hour.
     let blockProtocol = try BlockProtocol.named(config.protocolName)
     let catalog = try TaskCatalog.load(directory: config.tasksDirectory)
-    let taskPlans = try config.taskNames.map { name -> (TaskSpec, String, [URL]) in
+    let published = try PublishedTable.load(file: PublishedTable.location(tasksDirectory: config.tasksDirectory))
+    let taskPlans = try catalog.expand(config.taskNames).map { name -> (TaskSpec, String, [URL]) in
       let spec = try catalog.task(named: name)
       let split = config.split ?? blockProtocol.split ?? spec.defaultSplit
       let files = try spec.files(split: split, dataDirectory: config.dataDirectory)
@@ -90,7 +91,7 @@ public final class ZeroShotRunner {
         os: ProcessInfo.processInfo.operatingSystemVersionString, blas: BLAS.configuration, blasKernels: HarnessSettings.blasKernels),
       models: loaded.map(\.info), tasks: taskInfos, results: results)
     let comparison = baseline.map { Comparison.compare(current: document, baseline: $0, options: config.comparison) }
-    var outputs = try ReportWriter.write(document, comparison: comparison, to: config.outputDirectory)
+    var outputs = try ReportWriter.write(document, comparison: comparison, published: published, to: config.outputDirectory)
     outputs.failures = loadFailures + failures
     progressFile.finished = failures.isEmpty && loadFailures.isEmpty
     try progressFile.write(in: config.outputDirectory)

@@ -5,17 +5,19 @@ import Mustache
 /// from the network, with print styles. The templates are compiled into the binary (not a resource bundle) so a
 /// copied `ltm-bench` binary still renders reports.
 public enum HTMLReport {
-  public static func render(_ doc: ResultsDocument, comparison: Comparison? = nil) throws -> String {
+  /// `published`: the papers' tables (`PublishedTable.load`); those computed under the run's protocol are shown as
+  /// labelled rows of the results table.
+  public static func render(_ doc: ResultsDocument, comparison: Comparison? = nil, published: [PublishedTable] = []) throws -> String {
     let library = try HTMLReportTemplate.library()
-    guard let html = library.render(context(for: doc, comparison: comparison), withTemplate: HTMLReportTemplate.pageName) else {
+    guard let html = library.render(context(for: doc, comparison: comparison, published: published), withTemplate: HTMLReportTemplate.pageName) else {
       throw ReportError.invalid("the report template '\(HTMLReportTemplate.pageName)' is not registered")
     }
     return html
   }
 
   /// The view model: every string already formatted, so the templates stay logic-less.
-  static func context(for doc: ResultsDocument, comparison: Comparison?) -> [String: Any] {
-    let view = ReportView(doc: doc, comparison: comparison)
+  static func context(for doc: ResultsDocument, comparison: Comparison?, published: [PublishedTable] = []) -> [String: Any] {
+    let view = ReportView(doc: doc, comparison: comparison, published: published.filter { $0.protocolName == doc.run.protocolName })
     let steps = view.stepsCharts()
     // A diffusion row's fresh bound is its own headline with a standard error, not LTM's second estimate.
     let hasLTMBounds = doc.results.contains { $0.boundParts != nil || ($0.freshBound != nil && $0.monteCarloStandardError == nil) }
@@ -50,6 +52,8 @@ public enum HTMLReport {
 private struct ReportView {
   let doc: ResultsDocument
   let comparison: Comparison?
+  /// The published tables of this run's protocol.
+  let published: [PublishedTable]
 
   /// Tasks and (model, settings) rows in order of first appearance.
   var taskOrder: [String] { ordered(doc.results.map(\.task)) }
@@ -137,7 +141,29 @@ private struct ReportView {
       }
       return ["model": v.model, "settings": v.settings, "hasSettings": !v.settings.isEmpty, "cells": cells]
     }
-    return ["tasks": tasks.map { ["name": $0] }, "rows": rows]
+    let publishedRows = publishedRows(tasks: tasks)
+    return [
+      "tasks": tasks.map { ["name": $0] }, "rows": rows, "published": publishedRows, "hasPublished": !publishedRows.isEmpty,
+      "protocolName": doc.run.protocolName,
+      "sources": published.filter { t in t.rows.contains { r in tasks.contains { r.values[$0] != nil } } }.map { ["id": $0.id, "source": $0.source] },
+      "anyUnconfirmed": publishedRows.contains { ($0["cells"] as? [[String: Any]] ?? []).contains { $0["unconfirmed"] as? Bool == true } },
+    ]
+  }
+
+  /// The published rows with a value for at least one of `tasks`, cells in the table's column order.
+  func publishedRows(tasks: [String]) -> [[String: Any]] {
+    published.flatMap { table in
+      table.rows.filter { row in tasks.contains { row.values[$0] != nil } }.map { row -> [String: Any] in
+        let cells: [[String: Any]] = tasks.map { task in
+          guard let value = row.values[task] else { return ["present": false] }
+          return [
+            "present": true, "sign": row.bound == "upper" ? "≤" : "=", "boundTitle": row.bound == "upper" ? "upper bound" : "exact",
+            "value": formatPPL(value), "unconfirmed": row.unconfirmed.contains(task),
+          ]
+        }
+        return ["model": row.model, "tableID": table.id, "cells": cells]
+      }
+    }
   }
 
   func barCharts() -> [[String: Any]] {

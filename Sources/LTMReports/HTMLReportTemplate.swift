@@ -49,6 +49,9 @@ small, .muted { color: var(--muted); }
 .partial-mark { color: var(--worse); font-weight: 700; }
 .sign { display: inline-block; min-width: 1em; color: var(--muted); font-weight: 600; }
 .sign.upper { color: var(--changed); }
+tr.published td { background: #f4f5f8; color: #3d4656; }
+tr.published td.num strong { font-weight: 500; }
+.unconfirmed-mark { color: var(--changed); font-weight: 700; }
 table.matrix td.num { font-size: 15px; }
 table.matrix td.missing { color: var(--muted); text-align: center; }
 .delta { display: block; font-size: 12px; font-weight: 600; white-space: normal; }
@@ -126,8 +129,11 @@ footer { margin-top: 2.5rem; font-size: 12px; color: var(--muted); }
 <tbody>
 {{#rows}}<tr><td><strong>{{model}}</strong>{{#hasSettings}}<br><small>{{settings}}</small>{{/hasSettings}}</td>{{#cells}}{{#present}}<td class="num"><span class="sign {{boundTitle}}" title="{{boundTitle}}">{{sign}}</span> <strong>{{value}}</strong>{{#partial}}<span class="partial-mark" title="partial: {{partialReasons}}">*</span>{{/partial}}{{#delta}}<span class="delta {{class}}" title="{{baselineValue}}">{{text}}</span>{{/delta}}</td>{{/present}}{{^present}}<td class="missing">–</td>{{/present}}{{/cells}}</tr>
 {{/rows}}
+{{#published}}<tr class="published"><td><em>{{model}}</em><br><small>published · {{tableID}}</small></td>{{#cells}}{{#present}}<td class="num"><span class="sign {{boundTitle}}" title="{{boundTitle}}, published">{{sign}}</span> <strong>{{value}}</strong>{{#unconfirmed}}<span class="unconfirmed-mark" title="not confirmed against the paper">?</span>{{/unconfirmed}}</td>{{/present}}{{^present}}<td class="missing">–</td>{{/present}}{{/cells}}</tr>
+{{/published}}
 </tbody>
 </table>
+{{#hasPublished}}<p class="note info">Shaded rows are <strong>published</strong> numbers, not measured by this run (<code>tasks/published/zero-shot.yaml</code>), shown because they were computed under this run's <code>{{protocolName}}</code> protocol; the papers ran on GPUs in bf16, so expect small differences. {{#sources}}<br><code>{{id}}</code>: {{source}}{{/sources}}{{#anyUnconfirmed}}<br><span class="unconfirmed-mark">?</span> a value not confirmed against the paper itself.{{/anyUnconfirmed}}</p>{{/hasPublished}}
 {{/matrix}}
 </section>
 {{/hasZeroShot}}

@@ -3,9 +3,12 @@ import Foundation
 /// The task definitions of a `tasks/` directory, plus any YAML file a user names by path.
 public struct TaskCatalog: Sendable {
   public var tasks: [String: TaskSpec]
+  /// Named task lists (`presets/` below the tasks directory), e.g. `paper`.
+  public var presets: [String: TaskPreset]
 
-  public init(tasks: [String: TaskSpec]) {
+  public init(tasks: [String: TaskSpec], presets: [String: TaskPreset] = [:]) {
     self.tasks = tasks
+    self.presets = presets
   }
 
   /// The task names, sorted.
@@ -15,14 +18,29 @@ public struct TaskCatalog: Sendable {
   /// so a broken definition is found at once rather than when someone first asks for that task; two files
   /// defining the same name are an error naming both.
   public static func load(directory: URL) throws -> TaskCatalog {
-    TaskCatalog(tasks: try TaskFiles.loadAll(directory: directory, kind: "tasks", load: TaskSpec.load(file:), name: \.name))
+    let tasks = try TaskFiles.loadAll(directory: directory, kind: "tasks", load: TaskSpec.load(file:), name: \.name)
+    let presetDirectory = directory.appendingPathComponent("presets")
+    var isDirectory: ObjCBool = false
+    guard FileManager.default.fileExists(atPath: presetDirectory.path, isDirectory: &isDirectory), isDirectory.boolValue else {
+      return TaskCatalog(tasks: tasks)
+    }
+    let presets = try TaskFiles.loadAll(directory: presetDirectory, kind: "presets", load: TaskPreset.load(file:), name: \.name)
+    for preset in presets.values {
+      if tasks[preset.name] != nil {
+        throw TaskError.invalidDefinition(file: presetDirectory.path, reason: "preset '\(preset.name)' has the name of a task")
+      }
+      if let unknown = preset.tasks.first(where: { tasks[$0] == nil }) {
+        throw TaskError.invalidDefinition(file: presetDirectory.path, reason: "preset '\(preset.name)' lists unknown task '\(unknown)'")
+      }
+    }
+    return TaskCatalog(tasks: tasks, presets: presets)
   }
 
   /// A task by name, or, when `name` is not a catalog name and looks like a path (it ends in `.yaml`/`.yml`
   /// or holds a `/`), the task defined in that file.
   public func task(named name: String) throws -> TaskSpec {
     if let spec = tasks[name] { return spec }
-    return try TaskSpec.load(file: TaskFiles.path(for: name, known: names))
+    return try TaskSpec.load(file: TaskFiles.path(for: name, known: names + presets.keys.sorted().map { "\($0) (preset)" }))
   }
 
   static func isTaskFile(_ name: String) -> Bool { name.hasSuffix(".yaml") || name.hasSuffix(".yml") }

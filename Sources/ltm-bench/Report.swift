@@ -25,7 +25,10 @@ struct Report: ParsableCommand {
       let comparison = try baseline.map {
         Comparison.compare(current: doc, baseline: try ResultsDocument.load(from: URL(fileURLWithPath: $0)), options: try compare.options())
       }
-      try ReportWriter.writeHTML(doc, comparison: comparison, to: URL(fileURLWithPath: output))
+      // The papers' numbers beside the run's, when the tasks folder is at hand (a copied results.json renders without).
+      let tasks = DefaultPaths.findRepositoryFolder("tasks", marker: "ptb.yaml")
+      let published = try tasks.map { try PublishedTable.load(file: PublishedTable.location(tasksDirectory: $0)) } ?? []
+      try ReportWriter.writeHTML(doc, comparison: comparison, published: published, to: URL(fileURLWithPath: output))
     }
     print("wrote \(output)")
   }

@@ -55,6 +55,13 @@ enum DefaultPaths {
 
   /// `relative` in the first candidate root that has it (and, when given, the file `marker` inside it).
   static func repositoryFolder(_ relative: String, marker: String? = nil, option: String = "--scripts-dir") throws -> URL {
+    if let folder = findRepositoryFolder(relative, marker: marker) { return folder }
+    FileHandle.standardError.write(Data("error: cannot find the \(relative)/ folder (looked in the current directory and above the executable); pass \(option) DIR\n".utf8))
+    throw ExitCode.failure
+  }
+
+  /// As `repositoryFolder`, nil when there is none (for what only adds to an output, as published numbers do).
+  static func findRepositoryFolder(_ relative: String, marker: String? = nil) -> URL? {
     let fm = FileManager.default
     var candidates = [URL(fileURLWithPath: fm.currentDirectoryPath)]
     var dir = URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath().deletingLastPathComponent()
@@ -66,8 +73,7 @@ enum DefaultPaths {
       let folder = c.appendingPathComponent(relative)
       if fm.fileExists(atPath: marker.map { folder.appendingPathComponent($0).path } ?? folder.path) { return folder }
     }
-    FileHandle.standardError.write(Data("error: cannot find the \(relative)/ folder (looked in the current directory and above the executable); pass \(option) DIR\n".utf8))
-    throw ExitCode.failure
+    return nil
   }
 }
 

@@ -23,7 +23,7 @@ struct ZeroShot: ParsableCommand {
   @Option(name: .customLong("model"), help: "A checkpoint directory or file, or a hub model (gpt2, owner/name[@revision]) downloaded into the cache (repeat for several models).")
   var models: [String] = []
 
-  @Option(help: "Comma-separated task names (ptb, wikitext2, wikitext103, lm1b) or paths to task YAML files.")
+  @Option(help: "Comma-separated task names (ptb, wikitext2, wikitext103, lm1b, lambada, ag_news, pubmed, arxiv), presets (paper: the papers' seven columns) or paths to task YAML files.")
   var tasks: String
 
   @Option(help: "Root of the evaluation data, laid out as the original distributions (ptb/, wikitext/, lm1b/); default: the download cache, filled on first use.")

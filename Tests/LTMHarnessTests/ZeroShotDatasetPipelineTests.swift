@@ -57,6 +57,46 @@ final class ZeroShotDatasetPipelineTests: XCTestCase {
     XCTAssertTrue(raw[0].contains("\n"), "paragraphs are joined with a newline")
   }
 
+  /// `--tasks paper` (#15): the seven columns for GPT-2, LTM and MDLM under the `mdlm` protocol, one block each, in
+  /// the papers' column order, with `=` for GPT-2 and `≤` for the bounds, and the MDLM paper's published rows
+  /// beside them in report.html. The data folder is the shared data plus the scientific_papers fixtures; the
+  /// shared data has no WikiText validation file, so its test file stands in (this test checks the table, not the
+  /// WikiText number).
+  func testThePaperPresetScoresSevenColumnsForEveryFamily() throws {
+    let data = FileManager.default.temporaryDirectory.appendingPathComponent("ltm-paper-data-\(UUID().uuidString)")
+    let output = FileManager.default.temporaryDirectory.appendingPathComponent("ltm-paper-out-\(UUID().uuidString)")
+    addTeardownBlock {
+      try? FileManager.default.removeItem(at: data)
+      try? FileManager.default.removeItem(at: output)
+    }
+    let fm = FileManager.default
+    try fm.createDirectory(at: data.appendingPathComponent("wikitext"), withIntermediateDirectories: true)
+    let shared = try SharedData.file("data")
+    for name in try fm.contentsOfDirectory(atPath: shared.path) where name != "wikitext" {
+      try fm.createSymbolicLink(at: data.appendingPathComponent(name), withDestinationURL: shared.appendingPathComponent(name))
+    }
+    try fm.createSymbolicLink(at: data.appendingPathComponent("wikitext/wiki.valid.raw"), withDestinationURL: shared.appendingPathComponent("wikitext/wiki.test.raw"))
+    for name in ["pubmed-dataset", "arxiv-dataset"] {
+      try fm.createSymbolicLink(at: data.appendingPathComponent(name), withDestinationURL: Self.fixtures.appendingPathComponent("scientific-papers/\(name)"))
+    }
+    let config = ZeroShotConfiguration(
+      modelPaths: [try SharedData.file("fixtures/gpt2-tiny"), try SharedData.file("fixtures/ltm-gpt2vocab/ckpt.pt"), try SharedData.file("fixtures/mdlm-gpt2vocab")],
+      taskNames: ["paper"], dataDirectory: data, protocolName: "mdlm", limitBlocks: 1, threads: 2, outputDirectory: output,
+      tasksDirectory: SharedData.packageRoot.appendingPathComponent("tasks"),
+      latent: LatentInferenceOptions(steps: [2]))
+    let out = try ZeroShotRunner(configuration: config).run()
+    let columns = ["ptb", "wikitext2", "lm1b", "lambada", "ag_news", "pubmed", "arxiv"]
+    XCTAssertEqual(out.document.tasks.map(\.name), columns)
+    XCTAssertEqual(out.document.results.count, 21)
+    for family in ["gpt2", "ltm", "mdlm"] {
+      let rows = out.document.results.filter { r in out.document.models.first { $0.id == r.model }?.family == family }
+      XCTAssertEqual(rows.map(\.task), columns, family)
+      XCTAssertTrue(rows.allSatisfy { $0.bound == (family == "gpt2" ? "exact" : "upper") && $0.ppl.isFinite && $0.blocks == 1 }, family)
+    }
+    let html = try String(contentsOf: out.reportHTML, encoding: .utf8)
+    XCTAssertTrue(html.contains("published · mdlm-table"))
+  }
+
   private func assertChunks<T>(_ items: [T], _ expected: Any?, chunk: Int, _ label: String, encode: (T, inout Data) -> Void) {
     guard let expected = expected as? [String] else { return XCTFail("\(label): no chunk hashes in the golden") }
     var hashes: [String] = []

@@ -105,7 +105,7 @@ final class TaskDefinitionTests: XCTestCase {
       XCTAssertTrue(String(describing: error).contains("absent.yaml"), "\(error)")
     }
     XCTAssertThrowsError(try catalog.task(named: "nope")) { error in
-      XCTAssertEqual(error as? TaskError, .unknownTask(name: "nope", known: ["ag_news", "arxiv", "lambada", "lm1b", "ptb", "pubmed", "wikitext103", "wikitext2"]))
+      XCTAssertEqual(error as? TaskError, .unknownTask(name: "nope", known: ["ag_news", "arxiv", "lambada", "lm1b", "ptb", "pubmed", "wikitext103", "wikitext2", "paper (preset)"]))
     }
   }
 
@@ -169,6 +169,31 @@ final class TaskDefinitionTests: XCTestCase {
       file: "t.yaml")
     XCTAssertEqual(csv.field, TextFields(["title", "description"], join: " "))
     XCTAssertEqual(csv.columns, ["label", "title", "description"])
+  }
+
+  /// `--tasks paper` is the papers' seven zero-shot columns in their order (#15); presets are data, strictly read.
+  func testPresetsExpandInOrderAndAreCheckedWhenLoaded() throws {
+    let catalog = try shippedCatalog()
+    let paper = ["ptb", "wikitext2", "lm1b", "lambada", "ag_news", "pubmed", "arxiv"]
+    XCTAssertEqual(catalog.presets["paper"]?.tasks, paper)
+    XCTAssertEqual(try catalog.expand(["paper"]), paper)
+    XCTAssertEqual(try catalog.expand(["lm1b", "paper", "wikitext103"]), ["lm1b", "ptb", "wikitext2", "lambada", "ag_news", "pubmed", "arxiv", "wikitext103"])
+    XCTAssertEqual(try catalog.expand(["ptb", "/x/mine.yaml"]), ["ptb", "/x/mine.yaml"], "other names are left to task(named:)")
+
+    let dir = try temporaryDirectory(self)
+    try Self.tinyYAML.write(to: dir.appendingPathComponent("tiny.yaml"), atomically: true, encoding: .utf8)
+    try FileManager.default.createDirectory(at: dir.appendingPathComponent("presets"), withIntermediateDirectories: true)
+    for (text, needle) in [
+      ("name: all\ntasks: [tiny, nope]\n", "lists unknown task 'nope'"),
+      ("name: tiny\ntasks: [tiny]\n", "has the name of a task"),
+      ("name: all\ntask: [tiny]\n", "unknown key 'task'"),
+      ("name: all\ntasks: [tiny, tiny]\n", "listed twice"),
+      ("name: all\ntasks: []\n", "non-empty list"),
+    ] {
+      try text.write(to: dir.appendingPathComponent("presets/all.yaml"), atomically: true, encoding: .utf8)
+      let message = errorMessage { _ = try TaskCatalog.load(directory: dir) } ?? ""
+      XCTAssertTrue(message.contains(needle) && !message.contains("\n"), "\(needle): \(message)")
+    }
   }
 
   func testCatalogRefusesDuplicateNamesAndBadFiles() throws {
