@@ -3,7 +3,7 @@
 lmeval-prompts.json, FewShotLMEvalParityTests).
 
 For the tasks whose format ltm-bench takes from lm-eval (``lambada_openai``, ``arithmetic_2da`` from the raw GPT-3
-file, which lm-eval's ``process_docs`` normalises, and ``gsm8k-cot``, which is lm-eval's ``gsm8k``), this script loads lm-eval's own task YAML as installed, builds its ``ConfigurableTask`` over local copies
+file, which lm-eval's ``process_docs`` normalises, and ``gsm8k``, which is lm-eval's ``gsm8k``), this script loads lm-eval's own task YAML as installed, builds its ``ConfigurableTask`` over local copies
 of the documents (``dataset_path: json``; the hub is not needed), and records what lm-eval makes of each case:
 
 - ``fewshot_context(doc, num_fewshot)`` (description, demonstrations, delimiters, the query), with the demonstrations
@@ -38,8 +38,8 @@ CASES = [
      "gpt3_arithmetic/two_digit_addition.jsonl", []),
     ("arithmetic_2da", "arithmetic/arithmetic_2da.yaml", "gpt3_arithmetic/two_digit_addition.jsonl", 5,
      "gpt3_arithmetic/two_digit_addition.jsonl", [1, 2, 3]),
-    ("gsm8k-cot", "gsm8k/gsm8k.yaml", "gsm8k/test.jsonl", 0, "gsm8k/train.jsonl", [2139, 2514, 1352, 5081, 88]),
-    ("gsm8k-cot", "gsm8k/gsm8k.yaml", "gsm8k/test.jsonl", 7, "gsm8k/train.jsonl", [0, 1]),
+    ("gsm8k", "gsm8k/gsm8k.yaml", "gsm8k/test.jsonl", 0, "gsm8k/train.jsonl", [2139, 2514, 1352, 5081, 88]),
+    ("gsm8k", "gsm8k/gsm8k.yaml", "gsm8k/test.jsonl", 7, "gsm8k/train.jsonl", [0, 1]),
 ]
 
 

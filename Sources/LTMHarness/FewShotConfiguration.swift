@@ -74,7 +74,7 @@ public struct FewShotConfiguration: Sendable {
 
   func validate() throws {
     if modelPaths.isEmpty { throw HarnessError.invalidArgument("no model given: pass --model PATH") }
-    if taskNames.isEmpty { throw HarnessError.invalidArgument("no task given: pass --tasks gsm8k,arithmetic_2da,lambada_openai") }
+    if taskNames.isEmpty { throw HarnessError.invalidArgument("no task given: pass --tasks gsm8k_ltm,arithmetic_2da,lambada_openai") }
     if let limit, limit < 1 { throw HarnessError.invalidArgument("--limit must be at least 1, got \(limit)") }
     if let shots, shots.isEmpty { throw HarnessError.invalidArgument("--shots needs at least one value") }
     try ThreadCount.validate(threads)

@@ -59,6 +59,32 @@ struct FewShotEncoder {
     return (LoglikelihoodRequest(context: ctxIDs, continuation: contIDs), cut)
   }
 
+  /// lm-eval's `loglikelihood_rolling` requests of a document: `get_rolling_token_windows(tokens, prefix_token,
+  /// max_seq_len = context length, context_len = 1)` made disjoint (`make_disjoint_window`). The first window predicts
+  /// the first `contextLength` tokens from the prefix token; each later one predicts the next `contextLength` tokens
+  /// from the one before them, and the last, shorter one gets a full context. Summing the windows' log-likelihoods
+  /// gives log p(document) with every token predicted once.
+  func rollingWindows(_ text: String) throws -> [LoglikelihoodRequest] {
+    let tokens = encode(text)
+    guard !tokens.isEmpty else { throw HarnessError.invalidArgument("the document encodes to no tokens") }
+    let maxLength = contextLength, predictionLength = contextLength
+    var windows: [LoglikelihoodRequest] = []
+    let first = min(maxLength, tokens.count)
+    // First window: [prefix] + tokens[..<first-1] as input, tokens[..<first] predicted; disjoint: context = [prefix].
+    windows.append(LoglikelihoodRequest(context: [prefixToken], continuation: Array(tokens[..<first])))
+    var predicted = first
+    while predicted < tokens.count {
+      let length = min(tokens.count - predicted, predictionLength)
+      let end = predicted + length
+      // Input tokens[end-maxLength-1 ..< end-1]; predicted tokens[end-length ..< end]; the disjoint context is the
+      // input minus its overlap with the prediction.
+      let inputStart = max(0, end - maxLength - 1)
+      windows.append(LoglikelihoodRequest(context: Array(tokens[inputStart..<(end - length)]), continuation: Array(tokens[(end - length)..<end])))
+      predicted += length
+    }
+    return windows
+  }
+
   /// A generation request: the prompt (context + answer prefix) and the fit context (context alone) encoded as
   /// whole strings, each cut from the left to leave room for `maxNewTokens` in the model's context.
   func generation(prompt: String, fitContext: String, maxNewTokens: Int) throws -> (request: GenerationRequest, truncated: Int) {

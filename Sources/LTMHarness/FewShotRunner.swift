@@ -74,6 +74,9 @@ public final class FewShotRunner {
         throw HarnessError.invalidArgument("shard \(shard.index)/\(shard.count) has no documents of \(task.name): use at most \(min(docs.count, config.limit ?? docs.count)) shards")
       }
       for k in config.shots ?? [task.numFewshot] {
+        if task.outputType == .loglikelihoodRolling && k != 0 {
+          throw HarnessError.invalidArgument("\(task.name) scores whole documents (loglikelihood_rolling): it takes 0 shots, not \(k)")
+        }
         let available = pool.count - (excludeSelf ? 1 : 0)
         guard k <= available else {
           throw HarnessError.invalidArgument("\(task.name): \(k) shots requested, but its shot pool (\(source)) holds \(available) documents")
@@ -194,6 +197,8 @@ public final class FewShotRunner {
         let (request, cut) = try encoder.generation(prompt: text.generationPrompt, fitContext: text.context, maxNewTokens: generation.maxNewTokens)
         genRequest = request
         truncated = cut
+      } else if task.outputType == .loglikelihoodRolling {
+        llRequests = try encoder.rollingWindows(text.continuations[0])
       } else {
         for continuation in text.continuations {
           let (request, cut) = try encoder.pair(context: text.context, continuation: continuation)

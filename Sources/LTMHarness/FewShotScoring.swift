@@ -32,11 +32,17 @@ public struct FewShotSample: Codable, Equatable {
   public var continuations: [String]?
   public var logprobs: [Double]?
   public var prediction: Int?
+  /// loglikelihood_rolling: the document's words and UTF-8 bytes as lm-eval counts them (on the text before
+  /// detokenizing; words = pieces of `re.split(r"\s+", text)`), its tokens, and its rolling windows.
+  public var words: Int?
+  public var bytes: Int?
+  public var tokens: Int?
+  public var windows: Int?
 
   enum CodingKeys: String, CodingKey {
     case model, task, taskVersion = "task_version", shots, documentID = "doc_id", shotIDs = "shot_ids", candidate, prompt
     case promptSHA256 = "prompt_sha256", truncatedTokens = "truncated_tokens", gold, output, extracted, correct
-    case continuations, logprobs, prediction
+    case continuations, logprobs, prediction, words, bytes, tokens, windows
   }
 
   /// Writes the lines atomically (sorted keys, one object per line).
@@ -70,6 +76,8 @@ struct FewShotScorer {
   private var greedy: [Bool?] = []
   private var choiceCorrect: [Double] = []
   private var choiceNormCorrect: [Double] = []
+  /// loglikelihood_rolling: per document, log p and its words, bytes and tokens.
+  private var rolling: [(logLikelihood: Double, words: Int, bytes: Int, tokens: Int)] = []
 
   init(task: FewShotTask, model: String, family: String, shots: Int, encoder: FewShotEncoder) {
     self.task = task
@@ -114,6 +122,19 @@ struct FewShotScorer {
       }
       candidateCounts.append(candidates.count)
       correctCounts.append(correct)
+    case .loglikelihoodRolling:
+      guard let scores = outcome.scores, !scores.isEmpty else {
+        throw HarnessError.invalidArgument("model \(model) returned no scores for \(task.name) document \(doc.id)")
+      }
+      estimator = scores.first?.estimator
+      // Windows are summed in order, as lm-eval sums them (its per-document float).
+      let ll = scores.reduce(0) { $0 + $1.logprob }
+      let counts = (words: FewShotTask.wordCount(text.gold), bytes: text.gold.utf8.count, tokens: scores.reduce(0) { $0 + $1.tokenCount })
+      rolling.append((ll, counts.words, counts.bytes, counts.tokens))
+      base.continuations = text.continuations
+      base.logprobs = [ll]
+      (base.words, base.bytes, base.tokens, base.windows) = (counts.words, counts.bytes, counts.tokens, scores.count)
+      samples.append(base)
     case .loglikelihood, .multipleChoice:
       guard let scores = outcome.scores, scores.count == text.continuations.count else {
         throw HarnessError.invalidArgument("model \(model) returned no scores for \(task.name) document \(doc.id)")
@@ -138,6 +159,23 @@ struct FewShotScorer {
       }
       samples.append(base)
     }
+  }
+
+  /// lm-eval's aggregations of the rolling log-likelihoods: `weighted_perplexity` exp(−Σ ll / Σ weight) with words,
+  /// bytes (or tokens) as weights, and `bits_per_byte` −Σ ll / Σ bytes / ln 2. lm-eval gives them no standard error.
+  func rollingMetric(_ name: String, bound: BoundKind) -> FewShotMetric {
+    let ll = rolling.reduce(0) { $0 + $1.logLikelihood }
+    let weight: Int
+    switch name {
+    case "word_perplexity": weight = rolling.reduce(0) { $0 + $1.words }
+    case "token_perplexity": weight = rolling.reduce(0) { $0 + $1.tokens }
+    default: weight = rolling.reduce(0) { $0 + $1.bytes }
+    }
+    let mean = ll / Double(max(weight, 1))
+    let value = name == "bits_per_byte" ? -mean / log(2) : exp(-mean)
+    return FewShotMetric(
+      name: name, value: value, stderr: nil, stderrMethod: "none (lm-eval reports none for this aggregate)",
+      bound: Self.perplexityKind(estimator: estimator, bound: bound), higherIsBetter: false)
   }
 
   /// What a perplexity from these log-likelihoods is: "exact" for exact ones; "upper" if the model's scores were
@@ -188,6 +226,8 @@ struct FewShotScorer {
           name: "perplexity", value: ppl, stderr: se,
           stderrMethod: se == nil ? "none (fewer than 2 documents)" : "bootstrap (\(bootstrapIterations) resamples, seed \(seed))",
           bound: Self.perplexityKind(estimator: estimator, bound: bound), higherIsBetter: false))
+      case "word_perplexity", "byte_perplexity", "bits_per_byte", "token_perplexity":
+        out.append(rollingMetric(metric, bound: bound))
       default:
         absent.append(AbsentMetric(name: metric, reason: "not a \(task.outputType.rawValue) metric"))
       }

@@ -21,6 +21,7 @@ extension FewShotTask {
       switch format {
       case .jsonl: records = try FewShotRecords.jsonl(text, file: relative)
       case .csv: records = try FewShotRecords.csv(text, columns: columns, file: relative)
+      case .wikitextDocuments: records = FewShotRecords.wikitextPages(text)
       }
       for r in records {
         var doc = FewShotDocument(id: docs.count, fields: r.fields, source: relative, line: r.line)
@@ -63,6 +64,31 @@ extension FewShotTask {
 
 /// Record readers for few-shot data files.
 enum FewShotRecords {
+  /// WikiText raw as Wikipedia pages, as the EleutherAI/wikitext_document_level loading script yields them: the
+  /// text split at "\n" (after Python's universal newlines); a line that, with "= = =" → "===" and "= =" → "==",
+  /// stripped, starts with "= " and ends with " =" (a top-level heading) starts a page; a page is its lines joined
+  /// with "\n" and is kept when it holds more than whitespace, except the last, which is always kept. `line` is the
+  /// page's first line.
+  static func wikitextPages(_ text: String) -> [(line: Int, fields: [String: String])] {
+    let lines = text.replacingOccurrences(of: "\r\n", with: "\n").replacingOccurrences(of: "\r", with: "\n")
+      .split(separator: "\n", omittingEmptySubsequences: false)
+    var pages: [(Int, [String: String])] = []
+    var current: [Substring] = []
+    var start = 1
+    for (i, line) in lines.enumerated() {
+      let heading = PythonText.strip(line.replacingOccurrences(of: "= = =", with: "===").replacingOccurrences(of: "= =", with: "=="))
+      if heading.hasPrefix("= ") && heading.hasSuffix(" =") {
+        let page = current.joined(separator: "\n")
+        if !PythonText.strip(page).isEmpty { pages.append((start, ["page": page])) }
+        current = []
+        start = i + 1
+      }
+      current.append(line)
+    }
+    pages.append((start, ["page": current.joined(separator: "\n")]))
+    return pages
+  }
+
   /// One JSON object per non-blank line; strings, numbers and booleans become string fields.
   static func jsonl(_ text: String, file: String) throws -> [(line: Int, fields: [String: String])] {
     var out: [(Int, [String: String])] = []

@@ -71,6 +71,12 @@ extension FewShotTask {
     case .loglikelihood:
       let target = try FewShotTemplate(f.docToTarget).render(doc)
       return FewShotPromptText(context: context, continuations: [target], choices: [], goldIndex: 0, generationPrompt: "", gold: target)
+    case .loglikelihoodRolling:
+      // The whole document is the continuation (no context, no shots); `gold` keeps the text before detokenizing,
+      // on which lm-eval counts words and bytes.
+      let target = try FewShotTemplate(f.docToTarget).render(doc)
+      return FewShotPromptText(
+        context: "", continuations: [(detokenizer ?? .none).apply(target)], choices: [], goldIndex: 0, generationPrompt: "", gold: target)
     case .multipleChoice:
       let choices = try self.choices(doc)
       let gold = try goldIndex(doc, choices: choices, format: f)
@@ -109,4 +115,9 @@ extension FewShotTask {
       file: doc.source, line: doc.line,
       reason: "doc_to_target gave '\(rendered)', which is not \(choiceIDs == nil ? "a choice index or choice" : "one of choice_ids \(choiceIDs!)")")
   }
+}
+
+extension FewShotTask {
+  /// Words of a loglikelihood_rolling document as lm-eval counts them: `len(re.split(r"\s+", text))`.
+  public static func wordCount(_ text: String) -> Int { PythonText.whitespaceSplitCount(text) }
 }

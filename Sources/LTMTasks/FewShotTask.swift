@@ -15,6 +15,9 @@ public struct FewShotTask: Sendable, Codable, Equatable {
     case loglikelihood
     /// One loglikelihood request per choice: accuracy = argmax, acc_norm_chars = argmax of ll / characters.
     case multipleChoice = "multiple_choice"
+    /// log p(document) over lm-eval's disjoint rolling windows of the model's context (`get_rolling_token_windows`
+    /// with context_len 1, `make_disjoint_window`): word and byte perplexity, bits per byte (lm-eval's `wikitext`).
+    case loglikelihoodRolling = "loglikelihood_rolling"
   }
 
   public enum DataFormat: String, Sendable, Codable, CaseIterable {
@@ -22,6 +25,9 @@ public struct FewShotTask: Sendable, Codable, Equatable {
     case jsonl
     /// RFC 4180 CSV without a header row; `columns` names the fields.
     case csv
+    /// WikiText raw split into Wikipedia pages, field `page`, as EleutherAI/wikitext_document_level yields them
+    /// (what lm-eval's `wikitext` task reads).
+    case wikitextDocuments = "wikitext_documents"
   }
 
   /// One step of `preprocess`, applied to every document in order (lm-eval's `process_docs`, declaratively).
@@ -135,12 +141,16 @@ public struct FewShotTask: Sendable, Codable, Equatable {
   public var metrics: [String]
   /// pass@k: the k of the unbiased estimator, reported besides the paper's any-of-n rule when n > k.
   public var passAtK: [Int]
+  /// loglikelihood_rolling: applied to the rendered `doc_to_target` before it is scored (lm-eval's wikitext task
+  /// detokenizes in `doc_to_target`); words and bytes are counted on the text before it, as lm-eval counts them.
+  /// nil: none (and absent from `canonicalJSON`, so the other tasks' prompt hashes do not change).
+  public var detokenizer: Detokenizer? = nil
 
   enum CodingKeys: String, CodingKey {
     case name, version, summary, format, columns, splits, evalSplit = "eval_split", fewshotSplit = "fewshot_split"
     case outputType = "output_type", numFewshot = "num_fewshot", preprocess, prompt, families
     case docToChoice = "doc_to_choice", choiceIDs = "choice_ids", gold, filters, exactMatch = "exact_match", metrics
-    case passAtK = "pass_at_k"
+    case passAtK = "pass_at_k", detokenizer
   }
 
   /// The prompt format a model family sees: its override when the task has one, else the default.

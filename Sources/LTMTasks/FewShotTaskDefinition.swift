@@ -9,11 +9,11 @@ import Yams
 /// name: arithmetic_2da             # letters, digits, '.', '_', '-'
 /// version: 1                       # bump on any prompt/filter/metric change (results record it)
 /// summary: GPT-3 two-digit addition # optional, for people
-/// format: jsonl                    # jsonl | csv (csv needs `columns`, no header row)
+/// format: jsonl                    # jsonl | csv (csv needs `columns`, no header row) | wikitext_documents (field page)
 /// splits: {validation: [gpt3_arithmetic/two_digit_addition.jsonl]}   # relative to --data-dir
 /// eval_split: validation
 /// fewshot_split: train             # optional; absent: the eval split minus the document
-/// output_type: loglikelihood       # generate | loglikelihood | multiple_choice
+/// output_type: loglikelihood       # generate | loglikelihood | multiple_choice | loglikelihood_rolling
 /// num_fewshot: 0                   # default when --shots is not given
 /// preprocess:                      # optional, in order: strip | replace | captures
 ///   - {field: context, strip: true}
@@ -33,6 +33,7 @@ import Yams
 /// exact_match: {ignore_case: true, regexes_to_ignore: [","]}
 /// metrics: [acc, perplexity]       # see knownMetrics per output type
 /// pass_at_k: [1]                   # generate: unbiased pass@k estimates besides the any-of-n rule
+/// detokenizer: wikitext            # loglikelihood_rolling: applied to doc_to_target (a zero-shot detokenizer)
 /// ```
 ///
 /// Templates substitute `{{field}}` (Mustache, with HTML escaping off: `FewShotTemplate`); every field a template
@@ -41,7 +42,7 @@ enum FewShotTaskDefinition {
   static let topKeys: Set<String> = Set([
     "name", "version", "summary", "format", "columns", "splits", "eval_split", "fewshot_split", "output_type",
     "num_fewshot", "preprocess", "families", "doc_to_choice", "choice_ids", "gold", "filters", "exact_match",
-    "metrics", "pass_at_k",
+    "metrics", "pass_at_k", "detokenizer",
   ]).union(promptKeys)
   static let promptKeys: Set<String> = [
     "description", "doc_to_text", "doc_to_target", "target_delimiter", "fewshot_delimiter", "shot_prefix",
@@ -55,6 +56,7 @@ enum FewShotTaskDefinition {
     .generate: ["pass_at_k", "exact_match"],
     .loglikelihood: ["acc", "perplexity"],
     .multipleChoice: ["acc", "acc_norm_chars"],
+    .loglikelihoodRolling: ["word_perplexity", "byte_perplexity", "bits_per_byte", "token_perplexity"],
   ]
 
   /// The YAML as plain values: string-keyed dictionaries, arrays and the scalars Yams resolves (Int, Double, Bool,
@@ -131,7 +133,13 @@ enum FewShotTaskDefinition {
       description: "", docToText: "", docToTarget: "", targetDelimiter: " ", fewshotDelimiter: "\n\n", shotPrefix: "",
       shotSuffix: "", answerPrefix: "", generation: FewShotTask.GenerationConfig())
     let prompt = try r.promptFormat(root, base: defaults, at: "")
-    guard !prompt.docToText.isEmpty else { throw r.fail("missing key 'doc_to_text'") }
+    let rolling = outputType == .loglikelihoodRolling
+    guard !prompt.docToText.isEmpty || rolling else { throw r.fail("missing key 'doc_to_text'") }
+    if rolling && (!prompt.docToText.isEmpty || numFewshot != 0 || root["fewshot_split"] != nil || root["families"] != nil) {
+      throw r.fail("a loglikelihood_rolling task scores whole documents: no doc_to_text, num_fewshot 0, no fewshot_split or families")
+    }
+    let detokenizer: Detokenizer? = root["detokenizer"] == nil ? nil : try r.enumeration(root, "detokenizer", default: nil)
+    if !rolling && detokenizer != nil { throw r.fail("key 'detokenizer': only loglikelihood_rolling tasks use it") }
     if outputType != .multipleChoice && prompt.docToTarget.isEmpty { throw r.fail("missing key 'doc_to_target'") }
     var families: [String: FewShotTask.PromptFormat] = [:]
     if let value = root["families"] {
@@ -195,7 +203,7 @@ enum FewShotTaskDefinition {
       name: name, version: version, summary: try r.optionalString(root, "summary"), format: format, columns: columns,
       splits: splits, evalSplit: evalSplit, fewshotSplit: fewshotSplit, outputType: outputType, numFewshot: numFewshot,
       preprocess: preprocess, prompt: prompt, families: families, docToChoice: docToChoice, choiceIDs: choiceIDs,
-      gold: gold, filters: filters, exactMatch: exactMatch, metrics: metrics, passAtK: passAtK)
+      gold: gold, filters: filters, exactMatch: exactMatch, metrics: metrics, passAtK: passAtK, detokenizer: detokenizer)
   }
 
   /// Typed access to the loaded YAML, each failure one line naming the file and the key.

@@ -50,6 +50,19 @@ enum PythonText {
     }
   }
 
+  /// `len(re.split(r"\s+", text))`: the whitespace runs plus one (an empty piece before a leading run and after a
+  /// trailing one counts, as it does in Python). lm-eval's wikitext task counts words this way.
+  static func whitespaceSplitCount(_ text: String) -> Int {
+    var count = 1
+    var inRun = false
+    for c in text.unicodeScalars {
+      let space = isSpace(c)
+      if space && !inRun { count += 1 }
+      inRun = space
+    }
+    return count
+  }
+
   /// Python `str.strip()` (Unicode whitespace on both ends).
   static func strip<C: BidirectionalCollection>(_ s: C) -> C.SubSequence where C.Element == Unicode.Scalar {
     var lo = s.startIndex

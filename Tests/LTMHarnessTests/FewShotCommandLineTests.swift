@@ -45,7 +45,7 @@ final class FewShotCommandLineTests: XCTestCase {
     let outcome = try CommandLineRunner.run(
       [
         "fewshot", "--model", ltm.path, "--model", try SharedData.file("fixtures/gpt2-tiny").path,
-        "--tasks", "gsm8k,arithmetic_2da,lambada_openai", "--shots", "5", "--limit", "10",
+        "--tasks", "gsm8k_ltm,arithmetic_2da,lambada_openai", "--shots", "5", "--limit", "10",
         "--data-dir", try SharedData.file("data").path, "--output-dir", out,
       ], besideBundleOf: Self.self)
     XCTAssertEqual(outcome.status, 0, outcome.stderr)

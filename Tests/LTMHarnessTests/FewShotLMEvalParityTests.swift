@@ -15,7 +15,7 @@ final class FewShotLMEvalParityTests: XCTestCase {
     let url = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("Fixtures/lmeval-prompts.json")
     let golden = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(contentsOf: url)) as? [String: Any])
     let cases = try XCTUnwrap(golden["cases"] as? [[String: Any]])
-    XCTAssertEqual(Set(cases.compactMap { $0["task"] as? String }), ["lambada_openai", "arithmetic_2da", "gsm8k-cot"])
+    XCTAssertEqual(Set(cases.compactMap { $0["task"] as? String }), ["lambada_openai", "arithmetic_2da", "gsm8k"])
     let catalog = try FewShotCatalog.load(directory: SharedData.packageRoot.appendingPathComponent("tasks/fewshot"))
     let tokenizer = try GPT2Tokenizer.load(directory: SharedData.file("data/gpt2"))
     let encoder = FewShotEncoder(

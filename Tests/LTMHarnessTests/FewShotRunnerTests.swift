@@ -81,7 +81,7 @@ final class FewShotRunnerTests: XCTestCase {
   func testRunWritesResultsSamplesAndReportForEveryOutputType() throws {
     let out = tempDir()
     let fake = FakeFewShotModel()
-    let tasks = ["arithmetic_2da", "lambada_openai", "gsm8k", "gsm8k-cot", "ag_news"]
+    let tasks = ["arithmetic_2da", "lambada_openai", "gsm8k_ltm", "gsm8k", "ag_news"]
     let outputs = try runner(try config(out, tasks: tasks, shots: [0, 2], limit: 3), [fake]).run()
     let section = try XCTUnwrap(outputs.document.fewshot)
     XCTAssertEqual(section.results.count, tasks.count * 2)
@@ -94,11 +94,11 @@ final class FewShotRunnerTests: XCTestCase {
     XCTAssertEqual(decoded.command, "fewshot")
 
     let lines = try samples(outputs.samples)
-    // gsm8k: 5 beams per document; gsm8k-cot: 1 candidate; the others one line per document.
+    // gsm8k_ltm: 5 beams per document; gsm8k: 1 candidate; the others one line per document.
     XCTAssertEqual(lines.count, 2 * 3 * (1 + 1 + 5 + 1 + 1))
     for line in lines {
       XCTAssertEqual(line.promptSHA256, Digests.sha256(string: line.prompt))
-      XCTAssertFalse(line.shotIDs.contains(line.documentID) && line.task != "gsm8k" && line.task != "gsm8k-cot", "a single-split task never shows a document its own answer")
+      XCTAssertFalse(line.shotIDs.contains(line.documentID) && line.task != "gsm8k_ltm" && line.task != "gsm8k", "a single-split task never shows a document its own answer")
       XCTAssertEqual(line.shotIDs.count, line.shots)
     }
 
@@ -116,13 +116,13 @@ final class FewShotRunnerTests: XCTestCase {
     let greedy = lines.filter { $0.task == "lambada_openai" && $0.shots == 2 }.map { $0.correct! ? 1.0 : 0.0 }
     XCTAssertEqual(acc.value, greedy.reduce(0, +) / 3, accuracy: 1e-12)
 
-    let gsm = try result("gsm8k", 0)
+    let gsm = try result("gsm8k_ltm", 0)
     XCTAssertEqual(gsm.metrics.map(\.name), ["pass@5", "pass@1 (unbiased)"])
     XCTAssertEqual(gsm.settings["strategy"], "beam")
-    let gsmLines = lines.filter { $0.task == "gsm8k" && $0.shots == 0 }
+    let gsmLines = lines.filter { $0.task == "gsm8k_ltm" && $0.shots == 0 }
     // Candidate 1 ends in " 18": document 0's gold (Janet's ducks, #### 18) passes.
     XCTAssertEqual(gsmLines.filter { $0.documentID == 0 && $0.correct == true }.map(\.candidate), [1])
-    let cot = try result("gsm8k-cot", 2)
+    let cot = try result("gsm8k", 2)
     XCTAssertEqual(cot.metrics.map(\.name), ["exact_match,strict-match", "exact_match,flexible-extract"])
     let ag = try result("ag_news", 0)
     XCTAssertEqual(ag.metrics.map(\.name), ["acc", "acc_norm_chars"])
@@ -142,7 +142,7 @@ final class FewShotRunnerTests: XCTestCase {
   func testLTMGenerationRequestFollowsThePaper() throws {
     let out = tempDir()
     let fake = FakeFewShotModel(family: "ltm", vocabSize: 50258)
-    var c = try config(out, tasks: ["gsm8k"], shots: [2], limit: 1)
+    var c = try config(out, tasks: ["gsm8k_ltm"], shots: [2], limit: 1)
     c.adapter.fits = 3
     let outputs = try runner(c, [fake]).run()
     let request = try XCTUnwrap(fake.generationRequests.first)
@@ -160,7 +160,7 @@ final class FewShotRunnerTests: XCTestCase {
   func testResumeComputesOnlyWhatIsMissing() throws {
     let out = tempDir()
     let first = FakeFewShotModel()
-    let c = try config(out, tasks: ["arithmetic_2da", "gsm8k"], shots: [1], limit: 4)
+    let c = try config(out, tasks: ["arithmetic_2da", "gsm8k_ltm"], shots: [1], limit: 4)
     let one = try runner(c, [first]).run()
     XCTAssertEqual(first.calls, 8)
 
@@ -188,10 +188,10 @@ final class FewShotRunnerTests: XCTestCase {
   func testShotsDoNotDependOnLimitOrShard() throws {
     func prompts(limit: Int, shard: ShardInfo?) throws -> [Int: (shots: [Int], prompt: String)] {
       let out = tempDir()
-      let result = try runner(try config(out, tasks: ["gsm8k", "lambada_openai"], shots: [3], limit: limit, shard: shard), [FakeFewShotModel()]).run()
+      let result = try runner(try config(out, tasks: ["gsm8k_ltm", "lambada_openai"], shots: [3], limit: limit, shard: shard), [FakeFewShotModel()]).run()
       var map: [Int: (shots: [Int], prompt: String)] = [:]
       for s in try samples(result.samples) where s.task == "lambada_openai" || s.candidate == 0 {
-        map[s.documentID + (s.task == "gsm8k" ? 100_000 : 0)] = (s.shotIDs, s.prompt)
+        map[s.documentID + (s.task == "gsm8k_ltm" ? 100_000 : 0)] = (s.shotIDs, s.prompt)
       }
       return map
     }
@@ -214,7 +214,7 @@ final class FewShotRunnerTests: XCTestCase {
   /// `--shot-pool test` (the LTM paper's quirk): GSM8K demonstrations come from the test file itself.
   func testShotPoolTestDrawsFromTheEvaluatedSplit() throws {
     let out = tempDir()
-    var c = try config(out, tasks: ["gsm8k"], shots: [3], limit: 2)
+    var c = try config(out, tasks: ["gsm8k_ltm"], shots: [3], limit: 2)
     c.shotPool = .test
     let outputs = try runner(c, [FakeFewShotModel()]).run()
     XCTAssertTrue(outputs.document.fewshot!.tasks[0].shotSource.hasPrefix("test (--shot-pool test"))
@@ -245,10 +245,10 @@ final class FewShotRunnerTests: XCTestCase {
     XCTAssertThrowsError(try runner(try config(out, tasks: ["gsm9k"], shots: [1], limit: 1), [FakeFewShotModel()]).run()) {
       XCTAssertTrue(String(describing: $0).contains("unknown task 'gsm9k'"), "\($0)")
     }
-    XCTAssertThrowsError(try runner(try config(out, tasks: ["gsm8k"], shots: [1], limit: 0), [FakeFewShotModel()]).run()) {
+    XCTAssertThrowsError(try runner(try config(out, tasks: ["gsm8k_ltm"], shots: [1], limit: 0), [FakeFewShotModel()]).run()) {
       XCTAssertTrue(String(describing: $0).contains("--limit must be at least 1"), "\($0)")
     }
-    var fits = try config(out, tasks: ["gsm8k"], shots: [1], limit: 1)
+    var fits = try config(out, tasks: ["gsm8k_ltm"], shots: [1], limit: 1)
     fits.adapter.fits = 5
     XCTAssertThrowsError(try runner(fits, [FakeFewShotModel()]).run()) {
       XCTAssertTrue(String(describing: $0).contains("apply to LTM checkpoints"), "\($0)")
@@ -291,8 +291,8 @@ final class FewShotRunnerTests: XCTestCase {
   }
 
   func testShotIDsArePinned() throws {
-    let ids = try FewShotRunner.shotIDs(task: "gsm8k", document: 0, shots: 5, poolSize: 7473, excludeSelf: false, seed: 0)
-    XCTAssertEqual(ids, [2139, 2514, 1352, 5081, 88], "FewShotPromptPinTests and tools/make_reference_text_goldens.py build their prompts from these")
+    let ids = try FewShotRunner.shotIDs(task: "gsm8k_ltm", document: 0, shots: 5, poolSize: 7473, excludeSelf: false, seed: 0)
+    XCTAssertEqual(ids, [5113, 6204, 2987, 3984, 6500], "FewShotPromptPinTests and tools/make_reference_text_goldens.py build their prompts from these")
     XCTAssertEqual(try FewShotRunner.shotIDs(task: "lambada_openai", document: 3, shots: 4, poolSize: 5153, excludeSelf: true, seed: 0).count, 4)
   }
 

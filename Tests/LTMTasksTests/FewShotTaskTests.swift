@@ -13,8 +13,8 @@ final class FewShotTaskTests: XCTestCase {
   func testShippedTasksLoad() throws {
     let names = try catalog().names
     let arithmetic = ["1dc", "2da", "2dm", "2ds", "3da", "3ds", "4da", "4ds", "5da", "5ds"].map { "arithmetic_\($0)" }
-    XCTAssertEqual(Set(names), Set(arithmetic + ["gsm8k", "gsm8k-cot", "lambada_openai", "ag_news"]))
-    let gsm8k = try catalog().task(named: "gsm8k")
+    XCTAssertEqual(Set(names), Set(arithmetic + ["gsm8k_ltm", "gsm8k", "lambada_openai", "ag_news", "wikitext"]))
+    let gsm8k = try catalog().task(named: "gsm8k_ltm")
     XCTAssertEqual(gsm8k.outputType, .generate)
     XCTAssertEqual(gsm8k.format(forFamily: "ltm").generation.maxNewTokens, 50)
     XCTAssertEqual(gsm8k.format(forFamily: "ltm").generation.strategy, "greedy")
@@ -33,8 +33,14 @@ final class FewShotTaskTests: XCTestCase {
       let docs = try task.documents(split: task.evalSplit, dataDirectory: data)
       let pool = try task.fewshotSplit.map { try task.documents(split: $0, dataDirectory: data) } ?? docs
       for family in ["gpt2", "ltm", "mdlm"] {
-        let text = try task.promptText(for: docs[0], shots: [pool[1], pool[2]], family: family)
-        XCTAssertFalse(text.context.isEmpty, name)
+        // A rolling task scores the whole document: no context, no shots.
+        let rolling = task.outputType == .loglikelihoodRolling
+        let text = try task.promptText(for: docs[0], shots: rolling ? [] : [pool[1], pool[2]], family: family)
+        if rolling {
+          XCTAssertTrue(text.context.isEmpty && !(text.continuations.first ?? "").isEmpty, name)
+        } else {
+          XCTAssertFalse(text.context.isEmpty, name)
+        }
         XCTAssertFalse(text.gold.isEmpty, name)
       }
     }
@@ -162,7 +168,7 @@ final class FewShotTaskTests: XCTestCase {
   }
 
   func testAnswerFiltersAndExactMatchFollowLMEval() throws {
-    let task = try catalog().task(named: "gsm8k-cot")
+    let task = try catalog().task(named: "gsm8k")
     let strict = task.filters[0], flexible = task.filters[1]
     let output = " She has 3 apples, so 3 * 2 = $1,000.\n#### 1,000"
     XCTAssertEqual(FewShotTask.extract(output, filter: strict), "1,000")

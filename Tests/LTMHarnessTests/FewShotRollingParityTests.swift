@@ -1,0 +1,70 @@
+import Foundation
+import LTMModels
+import LTMReports
+import LTMTasks
+import LTMTestSupport
+import LTMTokenizer
+import XCTest
+
+@testable import LTMHarness
+
+/// lm-eval's `wikitext` task (rolling log-likelihood, #15) against lm-evaluation-harness itself
+/// (`tools/make_lmeval_rolling_goldens.py`: lm-eval 0.4.13's own task, `HFLM` on gpt2-tiny, the first 8 pages of
+/// WikiText-2 raw test): every page's log-likelihood, its words and bytes exactly, and the word perplexity, byte
+/// perplexity and bits per byte lm-eval reports within 1e-6 relative. lm-eval sums each window's log-probabilities in
+/// float32 (its page values are float32 numbers: -15414.212890625), whose rounding on a random model's 10⁴–10⁵-nat
+/// pages is 10⁻³ nats; so a page agrees within 1e-4 nats or 1e-7 relative, whichever is larger (float32 holds 6e-8).
+final class FewShotRollingParityTests: XCTestCase {
+  func testWikitextEqualsLMEvalPageByPage() throws {
+    let url = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("Fixtures/lmeval-wikitext.json")
+    let golden = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(contentsOf: url)) as? [String: Any])
+    let documents = try XCTUnwrap(golden["documents"] as? [[String: Any]])
+    let limit = try XCTUnwrap(golden["limit"] as? Int)
+    XCTAssertEqual(documents.count, limit)
+
+    let task = try FewShotCatalog.load(directory: SharedData.packageRoot.appendingPathComponent("tasks/fewshot")).task(named: "wikitext")
+    XCTAssertEqual(try task.documents(split: task.evalSplit, dataDirectory: SharedData.data).count, golden["pages_in_split"] as? Int)
+
+    let output = FileManager.default.temporaryDirectory.appendingPathComponent("ltm-rolling-\(UUID().uuidString)")
+    addTeardownBlock { try? FileManager.default.removeItem(at: output) }
+    let config = FewShotConfiguration(
+      modelPaths: [try SharedData.file("fixtures/gpt2-tiny")], taskNames: ["wikitext"], limit: limit, dataDirectory: SharedData.data,
+      outputDirectory: output, tasksDirectory: SharedData.packageRoot.appendingPathComponent("tasks/fewshot"), threads: 2)
+    let out = try FewShotRunner(configuration: config).run()
+    let lines = try String(contentsOf: out.samples, encoding: .utf8).split(separator: "\n")
+      .map { try JSONDecoder().decode(FewShotSample.self, from: Data($0.utf8)) }
+    XCTAssertEqual(lines.count, limit)
+    for (line, expected) in zip(lines, documents) {
+      XCTAssertEqual(line.documentID, expected["doc_id"] as? Int)
+      let ll = try XCTUnwrap(line.logprobs?.first), reference = try XCTUnwrap(expected["loglikelihood"] as? Double)
+      XCTAssertEqual(ll, reference, accuracy: max(1e-4, 1e-7 * abs(reference)), "page \(line.documentID)")
+      XCTAssertEqual(line.words, expected["words"] as? Int, "page \(line.documentID) words")
+      XCTAssertEqual(line.bytes, expected["bytes"] as? Int, "page \(line.documentID) bytes")
+    }
+    let result = try XCTUnwrap(out.document.fewshot?.results.first)
+    for name in ["word_perplexity", "byte_perplexity", "bits_per_byte"] {
+      let value = try XCTUnwrap(result.metrics.first { $0.name == name }?.value, name)
+      let reference = try XCTUnwrap(golden[name] as? Double, name)
+      XCTAssertEqual(value, reference, accuracy: 1e-6 * reference, name)
+    }
+    XCTAssertEqual(result.metrics.first?.bound, "exact")
+  }
+
+  /// lm-eval's windows on a document longer than the context: the first predicts `contextLength` tokens from the
+  /// prefix token, each later one the next block from the one token before it, the last a shorter block with the
+  /// longest context that fits; every token is predicted exactly once.
+  func testRollingWindowsCoverEveryTokenOnce() throws {
+    let tokenizer = try GPT2Tokenizer.load(directory: SharedData.file("data/gpt2"))
+    let encoder = FewShotEncoder(tokenizer: tokenizer, descriptor: ModelDescriptor(family: "gpt2", parameterCount: 0, vocabSize: 50257, contextLength: 8, bound: .exact))
+    let text = (0..<20).map { "w\($0)" }.joined(separator: " ")
+    let tokens = encoder.encode(text)
+    let windows = try encoder.rollingWindows(text)
+    XCTAssertEqual(windows.flatMap(\.continuation), tokens)
+    XCTAssertEqual(windows[0].context, [50256])
+    XCTAssertEqual(windows[0].continuation.count, 8)
+    for w in windows { XCTAssertLessThanOrEqual(w.context.count + w.continuation.count - 1, 8) }
+    for w in windows.dropFirst().dropLast() { XCTAssertEqual(w.context.count, 1) }
+    if let last = windows.last, windows.count > 1 { XCTAssertEqual(last.context.count + last.continuation.count, 9) }
+    XCTAssertThrowsError(try encoder.rollingWindows(""))
+  }
+}
