@@ -33,6 +33,8 @@ public final class FewShotRunner {
     public var resultsJSON: URL
     public var reportHTML: URL
     public var samples: URL
+    /// The same results in lm-evaluation-harness's layout, one file per model (`lm-eval/<model>.json`).
+    public var lmEvalResults: [URL]
     /// Documents whose model output came from the cache of an earlier run.
     public var resumedDocuments: Int
     /// Documents the models were called on in this run.
@@ -145,9 +147,10 @@ public final class FewShotRunner {
         shard: config.shard, os: ProcessInfo.processInfo.operatingSystemVersionString, blas: BLAS.configuration, blasKernels: HarnessSettings.blasKernels),
       models: models.map(\.info), tasks: [], results: [], fewshot: section)
     let written = try ReportWriter.write(document, to: config.outputDirectory)
+    let lmEval = try ReportWriter.writeLMEval(document, to: config.outputDirectory)
     return Outputs(
       document: document, resultsJSON: written.resultsJSON, reportHTML: written.reportHTML, samples: samplesURL,
-      resumedDocuments: resumed, computedDocuments: computed, failures: failures)
+      lmEvalResults: lmEval, resumedDocuments: resumed, computedDocuments: computed, failures: failures)
   }
 
   // MARK: - One model × task × shot count

@@ -38,11 +38,20 @@ public struct FewShotSample: Codable, Equatable {
   public var bytes: Int?
   public var tokens: Int?
   public var windows: Int?
+  // lm-eval's per-sample fields, under its names, so tools that read lm-eval's samples read these.
+  /// lm-eval's `target`: the rendered doc_to_target (multiple choice: the gold choice's index; rolling: the
+  /// detokenized document).
+  public var target: String?
+  /// Likelihood tasks: per continuation, lm-eval's `is_greedy` (nil where the model has no greedy decoder).
+  public var isGreedy: [Bool?]?
+  /// Likelihood tasks: per continuation, its token count.
+  public var continuationTokens: [Int]?
 
   enum CodingKeys: String, CodingKey {
     case model, task, taskVersion = "task_version", shots, documentID = "doc_id", shotIDs = "shot_ids", candidate, prompt
     case promptSHA256 = "prompt_sha256", truncatedTokens = "truncated_tokens", gold, output, extracted, correct
-    case continuations, logprobs, prediction, words, bytes, tokens, windows
+    case continuations, logprobs, prediction, words, bytes, tokens, windows, target
+    case isGreedy = "is_greedy", continuationTokens = "continuation_tokens"
   }
 
   /// Writes the lines atomically (sorted keys, one object per line).
@@ -95,6 +104,11 @@ struct FewShotScorer {
       model: model, task: task.name, taskVersion: task.version, shots: shots, documentID: doc.id, shotIDs: shotIDs,
       candidate: nil, prompt: prompt, promptSHA256: promptSHA256, truncatedTokens: truncated, gold: text.gold)
     switch task.outputType {
+    case .multipleChoice: base.target = String(text.goldIndex)
+    case .loglikelihoodRolling: base.target = text.continuations.first
+    default: base.target = text.gold
+    }
+    switch task.outputType {
     case .generate:
       guard let candidates = outcome.candidates, !candidates.isEmpty else {
         throw HarnessError.invalidArgument("model \(model) returned no candidates for \(task.name) document \(doc.id)")
@@ -143,6 +157,8 @@ struct FewShotScorer {
       let ll = scores.map(\.logprob)
       base.continuations = text.continuations
       base.logprobs = ll
+      base.isGreedy = scores.map(\.isGreedy)
+      base.continuationTokens = scores.map(\.tokenCount)
       if task.outputType == .loglikelihood {
         logLikelihoods.append(ll[0])
         greedy.append(scores[0].isGreedy)

@@ -21,6 +21,17 @@ public enum ReportWriter {
     try Data(HTMLReport.render(document, comparison: comparison, published: published).utf8).write(to: url, options: .atomic)
   }
 
+  /// A few-shot run in lm-evaluation-harness's results layout, one file per model under `lm-eval/` (`LMEvalResults`).
+  public static func writeLMEval(_ document: ResultsDocument, to directory: URL) throws -> [URL] {
+    let folder = directory.appendingPathComponent("lm-eval")
+    try OutputFolder.prepare(folder)
+    return try LMEvalResults.documents(document).sorted { $0.key < $1.key }.map { model, object in
+      let url = folder.appendingPathComponent(LMEvalResults.fileName(model: model))
+      try JSONSerialization.data(withJSONObject: object, options: [.sortedKeys, .prettyPrinted, .withoutEscapingSlashes]).write(to: url, options: .atomic)
+      return url
+    }
+  }
+
   /// Writes one results file (a baseline) atomically.
   public static func writeJSON(_ document: ResultsDocument, to url: URL) throws {
     try OutputFolder.prepare(url.deletingLastPathComponent(), option: "--output")

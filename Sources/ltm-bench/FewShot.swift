@@ -104,6 +104,7 @@ struct FewShot: ParsableCommand {
     print("wrote \(outputs.resultsJSON.path)")
     print("wrote \(outputs.reportHTML.path)")
     print("wrote \(outputs.samples.path)")
+    for url in outputs.lmEvalResults { print("wrote \(url.path) (lm-eval layout)") }
     if !outputs.failures.isEmpty {
       fflush(stdout)  // the table and the paths first, then the error line
       try CLIErrors.oneLine { throw HarnessError.invalidArgument(outputs.failures.joined(separator: "; ")) }

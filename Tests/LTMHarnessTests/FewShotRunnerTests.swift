@@ -290,6 +290,46 @@ final class FewShotRunnerTests: XCTestCase {
     XCTAssertThrowsError(try run(alone)) { XCTAssertEqual(String(describing: $0), brokenWeights.description) }
   }
 
+  /// samples.jsonl carries lm-eval's per-sample fields under its names (#15): `target`, `is_greedy` and the token
+  /// count of each continuation, beside ltm-bench's own.
+  func testSamplesCarryLMEvalFields() throws {
+    let out = tempDir()
+    let outputs = try runner(try config(out, tasks: ["lambada_openai", "ag_news"], shots: [0], limit: 2), [FakeFewShotModel()]).run()
+    let lines = try samples(outputs.samples)
+    let lambada = try XCTUnwrap(lines.first { $0.task == "lambada_openai" })
+    XCTAssertEqual(lambada.target, lambada.continuations?.first)
+    XCTAssertEqual(lambada.isGreedy?.count, 1)
+    XCTAssertEqual(lambada.continuationTokens?.count, 1)
+    XCTAssertGreaterThan(lambada.continuationTokens?.first ?? 0, 0)
+    let news = try XCTUnwrap(lines.first { $0.task == "ag_news" })
+    XCTAssertEqual(news.continuationTokens?.count, 4)
+    XCTAssertNotNil(Int(news.target ?? ""), "multiple choice: lm-eval's target is the gold index")
+    let raw = try String(contentsOf: outputs.samples, encoding: .utf8)
+    XCTAssertTrue(raw.contains("\"is_greedy\":[") && raw.contains("\"continuation_tokens\":[") && raw.contains("\"target\":"))
+  }
+
+  /// The results in lm-eval's layout (#15): `results.<task>."<metric>,<filter>"`, its stderr ("N/A" when none),
+  /// versions, n-shot, n-samples; a task at two shot counts is keyed per count.
+  func testResultsAreWrittenInLMEvalsLayout() throws {
+    let out = tempDir()
+    let outputs = try runner(try config(out, tasks: ["lambada_openai", "gsm8k"], shots: [0, 2], limit: 3), [FakeFewShotModel()]).run()
+    XCTAssertEqual(outputs.lmEvalResults.map(\.lastPathComponent), ["fake-gpt2-0.json"])
+    let object = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(contentsOf: outputs.lmEvalResults[0])) as? [String: Any])
+    let results = try XCTUnwrap(object["results"] as? [String: [String: Any]])
+    XCTAssertEqual(Set(results.keys), ["lambada_openai_0shot", "lambada_openai_2shot", "gsm8k_0shot", "gsm8k_2shot"])
+    let lambada = try XCTUnwrap(results["lambada_openai_2shot"])
+    XCTAssertEqual(lambada["alias"] as? String, "lambada_openai")
+    let section = try XCTUnwrap(outputs.document.fewshot)
+    let mine = try XCTUnwrap(section.results.first { $0.task == "lambada_openai" && $0.shots == 2 })
+    // Foundation's JSONSerialization may print the last bit of a double differently.
+    XCTAssertEqual(try XCTUnwrap(lambada["acc,none"] as? Double), try XCTUnwrap(mine.metrics.first { $0.name == "acc" }?.value), accuracy: 1e-12)
+    let stderr = try XCTUnwrap(mine.metrics.first { $0.name == "perplexity" }?.stderr)
+    XCTAssertEqual(try XCTUnwrap(lambada["perplexity_stderr,none"] as? Double), stderr, accuracy: 1e-12 * stderr)
+    XCTAssertNotNil(results["gsm8k_0shot"]?["exact_match,strict-match"] as? Double)
+    XCTAssertEqual((object["n-shot"] as? [String: Int])?["gsm8k_2shot"], 2)
+    XCTAssertEqual(((object["n-samples"] as? [String: [String: Int]])?["gsm8k_2shot"])?["effective"], 3)
+  }
+
   func testShotIDsArePinned() throws {
     let ids = try FewShotRunner.shotIDs(task: "gsm8k_ltm", document: 0, shots: 5, poolSize: 7473, excludeSelf: false, seed: 0)
     XCTAssertEqual(ids, [5113, 6204, 2987, 3984, 6500], "FewShotPromptPinTests and tools/make_reference_text_goldens.py build their prompts from these")
