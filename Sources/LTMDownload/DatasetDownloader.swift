@@ -65,6 +65,9 @@ public struct DatasetDownloader: Sendable {
   /// Makes every file present in the cache. Offline, a missing file is an error listing all missing files.
   @discardableResult
   public func ensure(_ files: [ManifestFile], progress: DownloadProgress = { _ in }) throws -> DownloadSummary {
+    // The cache is the run's data directory even when nothing is needed from it (a user's task whose data lies
+    // beside its file): it must exist.
+    try? FileManager.default.createDirectory(at: cache.root, withIntermediateDirectories: true)
     var summary = DownloadSummary()
     // One entry per cache path (wikitext2 and wikitext103 list the same files).
     var seen = Set<String>()

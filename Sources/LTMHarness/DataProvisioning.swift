@@ -17,6 +17,8 @@ public enum DataProvisioning {
     var files: [ManifestFile] = []
     for name in try catalog.expand(taskNames) {
       let spec = try catalog.task(named: name)
+      // A user's task whose data lies beside its file needs nothing from the cache.
+      if spec.taskFileDirectory != nil { continue }
       guard manifest.names.contains(spec.name) else {
         throw HarnessError.invalidArgument(
           "task \(spec.name) has no download source (known: \(manifest.names.joined(separator: ", "))); pass --data-dir DIR with its files")

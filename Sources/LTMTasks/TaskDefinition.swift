@@ -22,11 +22,12 @@ import Yams
 /// field: text                    # jsonl and csv, required there: the text field, or a list of fields
 /// join: " "                      # optional: joins a list of fields, or the strings of a list-valued field
 /// columns: [label, title, text]  # csv only, required there: the column names (the files have no header)
+/// relative_to: task_file         # optional: split files lie beside this task file (default: data_dir, --data-dir)
 /// ```
 enum TaskDefinition {
   static let keys = [
     "version", "name", "description", "reader", "detokenizer", "default_split", "splits", "expected_files", "field",
-    "join", "columns",
+    "join", "columns", "relative_to",
   ]
 
   static func parse(yaml: String, file: String) throws -> TaskSpec {
@@ -125,10 +126,16 @@ enum TaskDefinition {
     }
 
     let (field, columns) = try textFields(reader: reader, values: values, context: context)
+    var taskFileDirectory: URL?
+    switch try context.optionalString("relative_to", in: values) {
+    case nil, "data_dir": break
+    case "task_file": taskFileDirectory = URL(fileURLWithPath: file).deletingLastPathComponent()
+    case let other?: throw context.fail("key 'relative_to': '\(other)' (known: data_dir, task_file)", at: values["relative_to"])
+    }
 
     return TaskSpec(
       name: name, description: description, reader: reader, detokenizer: detokenizer, defaultSplit: defaultSplit,
-      splits: splits, field: field, columns: columns, expectedFiles: expectedFiles, version: version)
+      splits: splits, field: field, columns: columns, expectedFiles: expectedFiles, version: version, taskFileDirectory: taskFileDirectory)
   }
 
   /// `field`, `join` and `columns`: what the jsonl and csv readers take from a record (`TextFields`).

@@ -7,8 +7,9 @@ public enum TaskError: Error, CustomStringConvertible, Equatable {
   /// A task YAML that does not parse or has an unknown key or a bad value; `reason` names the key.
   case invalidDefinition(file: String, reason: String)
   case unknownSplit(task: String, split: String, known: [String])
-  /// A listed data file is absent; `path` is relative to `--data-dir`, as written in the task.
-  case missingFile(task: String, split: String, path: String)
+  /// A listed data file is absent; `path` is as written in the task, relative to `root` ("--data-dir", or the
+  /// task file's folder for a task with `relative_to: task_file`).
+  case missingFile(task: String, split: String, path: String, root: String = "--data-dir")
   /// A glob pattern of the task matched no file under `--data-dir`.
   case noMatchingFiles(task: String, split: String, pattern: String)
   case unreadable(path: String, reason: String)
@@ -31,8 +32,8 @@ public enum TaskError: Error, CustomStringConvertible, Equatable {
     case .invalidDefinition(let file, let reason): return "task definition \(file): \(reason)"
     case .unknownSplit(let task, let split, let known):
       return "task \(task) has no split '\(split)' (it has: \(known.joined(separator: ", ")))"
-    case .missingFile(let task, let split, let path):
-      return "task \(task) split \(split): missing data file \(path) (relative to --data-dir)"
+    case .missingFile(let task, let split, let path, let root):
+      return "task \(task) split \(split): missing data file \(path) (relative to \(root))"
     case .noMatchingFiles(let task, let split, let pattern):
       return "task \(task) split \(split): no data file matches \(pattern) (relative to --data-dir)"
     case .unreadable(let path, let reason): return "cannot read \(path): \(reason)"

@@ -22,6 +22,9 @@ public struct TaskSpec: Sendable, Codable, Equatable {
   public var field: TextFields?
   /// csv reader: the names of the columns (the files have no header row).
   public var columns: [String]
+  /// Set for a task file with `relative_to: task_file`: its split files are read from this folder (the task file's)
+  /// instead of `--data-dir`, so a user's own data needs no data directory of its own.
+  public var taskFileDirectory: URL?
   /// Split name → the number of files the complete distribution has (LM1B test: 50 shards). A split read
   /// from fewer files is still evaluated, but its result should be reported as partial.
   public var expectedFiles: [String: Int]
@@ -34,8 +37,9 @@ public struct TaskSpec: Sendable, Codable, Equatable {
   public init(
     name: String, description: String? = nil, reader: ReaderKind, detokenizer: Detokenizer, defaultSplit: String,
     splits: [String: [String]], field: TextFields? = nil, columns: [String] = [], expectedFiles: [String: Int] = [:],
-    version: Int = TaskSpec.currentVersion
+    version: Int = TaskSpec.currentVersion, taskFileDirectory: URL? = nil
   ) {
+    self.taskFileDirectory = taskFileDirectory
     self.version = version
     self.name = name
     self.description = description
@@ -98,6 +102,7 @@ public struct TaskSpec: Sendable, Codable, Equatable {
 
   /// The files of `split` with their paths relative to `dataDirectory` (as error messages name them).
   public func resolvedFiles(split: String, dataDirectory: URL) throws -> [(url: URL, relativePath: String)] {
+    let root = taskFileDirectory ?? dataDirectory
     guard let entries = splits[split] else {
       throw TaskError.unknownSplit(task: name, split: split, known: splitNames)
     }
@@ -105,18 +110,18 @@ public struct TaskSpec: Sendable, Codable, Equatable {
     var out: [(url: URL, relativePath: String)] = []
     func add(_ relative: String) {
       guard seen.insert(relative).inserted else { return }
-      out.append((dataDirectory.appendingPathComponent(relative), relative))
+      out.append((root.appendingPathComponent(relative), relative))
     }
     for entry in entries {
       if DataFiles.isPattern(entry) {
-        let matches = DataFiles.expand(entry, under: dataDirectory)
+        let matches = DataFiles.expand(entry, under: root)
         guard !matches.isEmpty else { throw TaskError.noMatchingFiles(task: name, split: split, pattern: entry) }
         matches.forEach(add)
       } else {
         var isDirectory: ObjCBool = false
-        let path = dataDirectory.appendingPathComponent(entry).path
+        let path = root.appendingPathComponent(entry).path
         guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) else {
-          throw TaskError.missingFile(task: name, split: split, path: entry)
+          throw TaskError.missingFile(task: name, split: split, path: entry, root: taskFileDirectory.map { "the task file's folder \($0.path)" } ?? "--data-dir")
         }
         guard !isDirectory.boolValue else {
           throw TaskError.unreadable(path: entry, reason: "is a directory, not a data file")

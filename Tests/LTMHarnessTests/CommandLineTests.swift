@@ -247,6 +247,23 @@ final class CommandLineTests: XCTestCase {
     }
   }
 
+  /// A user's JSONL beside its task file runs with no `--data-dir` (#15): `relative_to: task_file`, nothing fetched.
+  func testAUserTaskWithItsDataBesideItNeedsNoDataDirectory() throws {
+    let dir = URL(fileURLWithPath: tempDir())
+    try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+    let rows = (0..<300).map { "{\"text\": \"sentence \($0) of a user's own data, long enough to fill a block.\"}" }
+    try (rows.joined(separator: "\n") + "\n").write(to: dir.appendingPathComponent("mine.jsonl"), atomically: true, encoding: .utf8)
+    let yaml = "name: mine\nreader: jsonl\nfield: text\ndetokenizer: none\ndefault_split: test\nrelative_to: task_file\nsplits:\n  test: [mine.jsonl]\n"
+    try yaml.write(to: dir.appendingPathComponent("mine.yaml"), atomically: true, encoding: .utf8)
+    let out = dir.appendingPathComponent("out").path
+    let r = try CommandLineRunner.run(
+      ["zero-shot", "--model", try model, "--tasks", dir.appendingPathComponent("mine.yaml").path, "--limit-blocks", "1", "--output-dir", out, "--offline"],
+      besideBundleOf: Self.self, environment: ["LTM_BENCH_HOME": dir.appendingPathComponent("cache").path])
+    XCTAssertEqual(r.status, 0, r.stderr)
+    let doc = try ResultsDocument.load(from: URL(fileURLWithPath: out + "/results.json"))
+    XCTAssertEqual(doc.results.map(\.task), ["mine"])
+  }
+
   /// A real `zero-shot` process killed (SIGKILL) after some blocks are cached, then started again: the second
   /// run scores only the missing blocks, and its numbers equal an uninterrupted run's exactly.
   func testKilledRunResumesWithoutRecomputing() throws {

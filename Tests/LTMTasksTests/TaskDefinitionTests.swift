@@ -171,6 +171,30 @@ final class TaskDefinitionTests: XCTestCase {
     XCTAssertEqual(csv.columns, ["label", "title", "description"])
   }
 
+  /// A user's task file may keep its data beside it (`relative_to: task_file`, #15): its splits resolve under its own
+  /// folder, never above it (`..` is still refused), and a missing file names that folder.
+  func testATaskFileCanReadDataBesideIt() throws {
+    let dir = try temporaryDirectory(self)
+    let yaml = dir.appendingPathComponent("mine.yaml")
+    try (Self.tinyYAML + "\nrelative_to: task_file").write(to: yaml, atomically: true, encoding: .utf8)
+    try "one line\nanother line\n".write(to: dir.appendingPathComponent("tiny.txt"), atomically: true, encoding: .utf8)
+    let spec = try TaskSpec.load(file: yaml)
+    XCTAssertEqual(spec.taskFileDirectory?.standardizedFileURL.path, dir.standardizedFileURL.path)
+    let elsewhere = try temporaryDirectory(self)
+    XCTAssertEqual(try spec.examples(split: "test", dataDirectory: elsewhere), ["one line", "another line"])
+    try FileManager.default.removeItem(at: dir.appendingPathComponent("tiny.txt"))
+    let missing = errorMessage { _ = try spec.examples(split: "test", dataDirectory: elsewhere) } ?? ""
+    XCTAssertTrue(missing.contains("tiny.txt") && missing.contains("the task file's folder"), missing)
+    XCTAssertNil(try TaskSpec.parse(yaml: Self.tinyYAML, file: yaml.path).taskFileDirectory, "default: --data-dir")
+    for (text, needle) in [
+      (Self.tinyYAML + "\nrelative_to: home", "key 'relative_to'"),
+      (Self.tinyYAML.replacingOccurrences(of: "test: [tiny.txt]", with: "test: [../tiny.txt]") + "\nrelative_to: task_file", "'..'"),
+    ] {
+      let message = errorMessage { _ = try TaskSpec.parse(yaml: text, file: yaml.path) } ?? ""
+      XCTAssertTrue(message.contains(needle), "\(needle): \(message)")
+    }
+  }
+
   /// `--tasks paper` is the papers' seven zero-shot columns in their order (#15); presets are data, strictly read.
   func testPresetsExpandInOrderAndAreCheckedWhenLoaded() throws {
     let catalog = try shippedCatalog()
