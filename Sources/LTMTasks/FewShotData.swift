@@ -22,6 +22,9 @@ extension FewShotTask {
       case .jsonl: records = try FewShotRecords.jsonl(text, file: relative)
       case .csv: records = try FewShotRecords.csv(text, columns: columns, file: relative)
       case .wikitextDocuments: records = FewShotRecords.wikitextPages(text)
+      case .ptbLines, .wikitextRaw, .lm1bLines, .plainText:
+        let reader = ReaderKind(rawValue: format.rawValue)!
+        records = try reader.examples(utf8: Array(text.utf8), file: relative).enumerated().map { ($0.offset + 1, ["text": $0.element]) }
       }
       for r in records {
         var doc = FewShotDocument(id: docs.count, fields: r.fields, source: relative, line: r.line)

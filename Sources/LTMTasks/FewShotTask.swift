@@ -28,6 +28,9 @@ public struct FewShotTask: Sendable, Codable, Equatable {
     /// WikiText raw split into Wikipedia pages, field `page`, as EleutherAI/wikitext_document_level yields them
     /// (what lm-eval's `wikitext` task reads).
     case wikitextDocuments = "wikitext_documents"
+    /// The zero-shot readers (`ReaderKind`), field `text`: any zero-shot dataset as documents, e.g. for a
+    /// loglikelihood_rolling task over PTB sentences or LM1B shards.
+    case ptbLines = "ptb_lines", wikitextRaw = "wikitext_raw", lm1bLines = "lm1b_lines", plainText = "plain_text"
   }
 
   /// One step of `preprocess`, applied to every document in order (lm-eval's `process_docs`, declaratively).

@@ -10,6 +10,7 @@ import Yams
 /// version: 1                       # bump on any prompt/filter/metric change (results record it)
 /// summary: GPT-3 two-digit addition # optional, for people
 /// format: jsonl                    # jsonl | csv (csv needs `columns`, no header row) | wikitext_documents (field page)
+///                                  #   | ptb_lines | wikitext_raw | lm1b_lines | plain_text (zero-shot readers, field text)
 /// splits: {validation: [gpt3_arithmetic/two_digit_addition.jsonl]}   # relative to --data-dir
 /// eval_split: validation
 /// fewshot_split: train             # optional; absent: the eval split minus the document

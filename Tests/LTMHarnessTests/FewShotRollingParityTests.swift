@@ -50,6 +50,39 @@ final class FewShotRollingParityTests: XCTestCase {
     XCTAssertEqual(result.metrics.first?.bound, "exact")
   }
 
+  /// Any zero-shot dataset can be scored this way (#15): a rolling task over PTB's sentences with the zero-shot reader
+  /// and detokenizer, from a user's task file. Each short sentence is one window after the prefix token, so its
+  /// log-likelihood is the model's on [EOS] + sentence, and token perplexity is exp(−Σ ll / Σ tokens).
+  func testAnyZeroShotDatasetRunsAsRollingDocuments() throws {
+    let dir = FileManager.default.temporaryDirectory.appendingPathComponent("ltm-rolling-ptb-\(UUID().uuidString)")
+    try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+    addTeardownBlock { try? FileManager.default.removeItem(at: dir) }
+    let yaml = """
+      name: ptb_rolling
+      version: 1
+      format: ptb_lines
+      splits: {validation: [ptb/ptb.valid.txt]}
+      eval_split: validation
+      output_type: loglikelihood_rolling
+      doc_to_target: "{{text}}"
+      detokenizer: ptb
+      metrics: [token_perplexity, word_perplexity, bits_per_byte]
+      """
+    try yaml.write(to: dir.appendingPathComponent("ptb_rolling.yaml"), atomically: true, encoding: .utf8)
+    let config = FewShotConfiguration(
+      modelPaths: [try SharedData.file("fixtures/gpt2-tiny")], taskNames: [dir.appendingPathComponent("ptb_rolling.yaml").path], limit: 5,
+      dataDirectory: SharedData.data, outputDirectory: dir.appendingPathComponent("out"),
+      tasksDirectory: SharedData.packageRoot.appendingPathComponent("tasks/fewshot"), threads: 2)
+    let out = try FewShotRunner(configuration: config).run()
+    let lines = try String(contentsOf: out.samples, encoding: .utf8).split(separator: "\n")
+      .map { try JSONDecoder().decode(FewShotSample.self, from: Data($0.utf8)) }
+    XCTAssertEqual(lines.map(\.windows), Array(repeating: 1, count: 5))
+    XCTAssertEqual(lines[0].gold, "consumers may want to move their telephones a little closer to the tv set")
+    let ll = lines.reduce(0) { $0 + ($1.logprobs?.first ?? 0) }, tokens = lines.reduce(0) { $0 + ($1.tokens ?? 0) }
+    let result = try XCTUnwrap(out.document.fewshot?.results.first)
+    XCTAssertEqual(try XCTUnwrap(result.metrics.first { $0.name == "token_perplexity" }?.value), exp(-ll / Double(tokens)), accuracy: 1e-9 * exp(-ll / Double(tokens)))
+  }
+
   /// lm-eval's windows on a document longer than the context: the first predicts `contextLength` tokens from the
   /// prefix token, each later one the next block from the one token before it, the last a shorter block with the
   /// longest context that fits; every token is predicted exactly once.
