@@ -28,6 +28,9 @@ final class CommandLineTests: XCTestCase {
       (["zero-shot", "--model", model, "--tasks", "ptb", "--data-dir", data, "--protocol", "bogus", "--output-dir", tempDir()], "bogus"),
       (["zero-shot", "--model", model, "--tasks", "ptb", "--data-dir", data, "--limit-blocks", "0", "--output-dir", tempDir()], "--limit-blocks"),
       (["zero-shot", "--model", model, "--tasks", "lm1b", "--split", "validation", "--data-dir", data, "--output-dir", tempDir()], "validation"),
+      // A column whose files are not there (the shared data has no scientific_papers) names the file (#15).
+      (["zero-shot", "--model", model, "--tasks", "paper", "--data-dir", data, "--output-dir", tempDir()], "missing data file"),
+      (["zero-shot", "--model", model, "--tasks", "pubmed", "--data-dir", data, "--output-dir", tempDir()], "pubmed-dataset/val.txt"),
     ]
     for (args, needle) in cases {
       let r = try run(args)
