@@ -8,15 +8,18 @@ struct FewShotEncoder {
   let tokenizer: GPT2Tokenizer
   let special: [String: Int32]
   let contextLength: Int
+  /// The most tokens a request may span (`FewShotLanguageModel.requestTokenLimit`).
+  let requestTokenLimit: Int
   /// lm-eval's `prefix_token_id` for an empty context: BOS when the vocabulary has one (`<|beginoftext|>` in LTM
   /// checkpoints), else EOS (GPT-2's `<|endoftext|>`).
   let prefixToken: Int32
 
-  init(tokenizer: GPT2Tokenizer, descriptor: ModelDescriptor) {
+  init(tokenizer: GPT2Tokenizer, descriptor: ModelDescriptor, emptyContextToken: Int32? = nil, requestTokenLimit: Int? = nil) {
     self.tokenizer = tokenizer
     special = GPT2Tokenizer.specialTokens(modelVocabularySize: descriptor.vocabSize)
     contextLength = descriptor.contextLength
-    prefixToken = special[GPT2Tokenizer.beginOfTextString] ?? GPT2Tokenizer.endOfText
+    self.requestTokenLimit = requestTokenLimit ?? descriptor.contextLength + 1
+    prefixToken = emptyContextToken ?? special[GPT2Tokenizer.beginOfTextString] ?? GPT2Tokenizer.endOfText
   }
 
   func encode(_ text: String) -> [Int32] { tokenizer.encode(text, specialTokens: special) }
@@ -26,7 +29,8 @@ struct FewShotEncoder {
   /// (context, continuation) tokens: trailing whitespace of the context moves to the front of the continuation,
   /// the continuation is `encode(context + continuation)` minus the `encode(context)` prefix, and an empty context
   /// is the prefix token. Then the context is cut from the left so context + continuation fit the model (the last
-  /// continuation token is never an input: `contextLength + 1` tokens in all). Returns the tokens cut.
+  /// continuation token is never an input of an autoregressive model: `requestTokenLimit` tokens in all). Returns the
+  /// tokens cut.
   func pair(context: String, continuation: String) throws -> (request: LoglikelihoodRequest, truncated: Int) {
     var ctx = context
     var cont = continuation
@@ -50,7 +54,7 @@ struct FewShotEncoder {
     guard !contIDs.isEmpty else {
       throw HarnessError.invalidArgument("the continuation '\(continuation)' encodes to no tokens after the context '\(context.suffix(40))'")
     }
-    let room = contextLength + 1 - contIDs.count
+    let room = requestTokenLimit - contIDs.count
     guard room >= 1 else {
       throw HarnessError.invalidArgument("a continuation of \(contIDs.count) tokens does not fit the model's \(contextLength)-token context")
     }
@@ -60,14 +64,15 @@ struct FewShotEncoder {
   }
 
   /// lm-eval's `loglikelihood_rolling` requests of a document: `get_rolling_token_windows(tokens, prefix_token,
-  /// max_seq_len = context length, context_len = 1)` made disjoint (`make_disjoint_window`). The first window predicts
-  /// the first `contextLength` tokens from the prefix token; each later one predicts the next `contextLength` tokens
-  /// from the one before them, and the last, shorter one gets a full context. Summing the windows' log-likelihoods
+  /// max_seq_len = L, context_len = 1)` made disjoint (`make_disjoint_window`), L = `requestTokenLimit − 1` (the
+  /// context length of an autoregressive model). The first window predicts the first L tokens from the prefix token;
+  /// each later one predicts the next L tokens from the one before them, and the last, shorter one gets a full context. Summing the windows' log-likelihoods
   /// gives log p(document) with every token predicted once.
   func rollingWindows(_ text: String) throws -> [LoglikelihoodRequest] {
     let tokens = encode(text)
     guard !tokens.isEmpty else { throw HarnessError.invalidArgument("the document encodes to no tokens") }
-    let maxLength = contextLength, predictionLength = contextLength
+    // lm-eval's max_seq_len: the model's input length (a diffusion model, which reads the continuation too, one less).
+    let maxLength = requestTokenLimit - 1, predictionLength = requestTokenLimit - 1
     var windows: [LoglikelihoodRequest] = []
     let first = min(maxLength, tokens.count)
     // First window: [prefix] + tokens[..<first-1] as input, tokens[..<first] predicted; disjoint: context = [prefix].

@@ -177,7 +177,9 @@ public final class FewShotRunner {
     let task = plan.task
     let descriptor = model.model.descriptor
     let family = descriptor.family
-    let encoder = FewShotEncoder(tokenizer: model.tokenizer, descriptor: descriptor)
+    let encoder = FewShotEncoder(
+      tokenizer: model.tokenizer, descriptor: descriptor, emptyContextToken: model.model.emptyContextToken,
+      requestTokenLimit: model.model.requestTokenLimit)
     let generation = generationSettings(task: task, family: family)
     let settingsText = canonicalSettings(model: model, generation: generation)
     let started = Date()

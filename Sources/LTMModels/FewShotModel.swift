@@ -102,4 +102,15 @@ public protocol FewShotLanguageModel: AnyObject {
   func generate(
     _ request: GenerationRequest, settings: FewShotGenerationSettings, seed: UInt64, document: Int
   ) throws -> [[Int32]]
+  /// The token an empty context becomes (lm-eval's `prefix_token_id`); nil: the vocabulary's `<|beginoftext|>` when
+  /// it has one (LTM checkpoints), else `<|endoftext|>`. A family whose id 50257 means something else says so.
+  var emptyContextToken: Int32? { get }
+  /// The most tokens one request may span, context and continuation together: an autoregressive model reads all
+  /// but the last (`contextLength + 1`, lm-eval's truncation); a diffusion model reads them all (`contextLength`).
+  var requestTokenLimit: Int { get }
+}
+
+extension FewShotLanguageModel {
+  public var emptyContextToken: Int32? { nil }
+  public var requestTokenLimit: Int { descriptor.contextLength + 1 }
 }

@@ -56,7 +56,8 @@ final class LTMFewShot: FewShotLanguageModel {
   /// loop computes it, so it is bitwise the z of the fit's final forward.
   func fitLatents(blocks: [[Int32]], starts: [LTMPosteriorStart]) throws -> [[Float]] {
     guard let n = blocks.first?.count, n >= 2 else {
-      throw ModelError.badInput("the LTM fits z on the context, which needs at least 2 tokens (got \(blocks.first?.count ?? 0))")
+      throw ModelError.badInput(
+        "the LTM fits z on the context, which needs at least 2 tokens (got \(blocks.first?.count ?? 0)): an empty context (a rolling task's first window) leaves nothing to fit; score LTM documents with zero-shot, its NELBO bound")
     }
     guard n - 1 <= model.args.maxSeqLen else {
       throw ModelError.badInput("the fit context has \(n) tokens; the LTM takes at most \(model.args.maxSeqLen + 1)")

@@ -25,6 +25,10 @@ final class MDLMFewShot: FewShotLanguageModel {
   }
 
   var descriptor: ModelDescriptor { model.descriptor }
+  /// MDLM's BOS is `<|endoftext|>` (50256); its id 50257 is the mask token, never a context.
+  var emptyContextToken: Int32? { 50256 }
+  /// The NELBO reads context and continuation as one sequence of at most `model_length` tokens.
+  var requestTokenLimit: Int { model.descriptor.contextLength }
   var settingsSummary: [String: String] {
     ["time_samples": String(timeSamples), "loglikelihood": Self.estimator, "common_random_numbers": "true",
      "sampling_eps": String(MDLMBoundOptions.samplingEps)]

@@ -83,6 +83,30 @@ final class FewShotRollingParityTests: XCTestCase {
     XCTAssertEqual(try XCTUnwrap(result.metrics.first { $0.name == "token_perplexity" }?.value), exp(-ll / Double(tokens)), accuracy: 1e-9 * exp(-ll / Double(tokens)))
   }
 
+  /// Other families on a rolling task: MDLM's windows fit its `model_length` whole (context and continuation are one
+  /// sequence to it) and start from its BOS, `<|endoftext|>` (its 50257 is the mask); its numbers are labelled
+  /// estimates with the estimator named. LTM cannot fit z on a one-token context and says so in one line.
+  func testMDLMRunsRollingAsLabelledEstimatesAndLTMSaysWhyNot() throws {
+    let output = FileManager.default.temporaryDirectory.appendingPathComponent("ltm-rolling-mdlm-\(UUID().uuidString)")
+    addTeardownBlock { try? FileManager.default.removeItem(at: output) }
+    func config(_ model: String) throws -> FewShotConfiguration {
+      FewShotConfiguration(
+        modelPaths: [try SharedData.file(model)], taskNames: ["wikitext"], limit: 1, dataDirectory: SharedData.data,
+        outputDirectory: output, tasksDirectory: SharedData.packageRoot.appendingPathComponent("tasks/fewshot"), threads: 2,
+        adapter: FewShotAdapterOptions(inferenceSteps: model.contains("ltm") ? 2 : nil, timeSamples: model.contains("mdlm") ? 1 : nil))
+    }
+    let out = try FewShotRunner(configuration: config("fixtures/mdlm-gpt2vocab")).run()
+    let result = try XCTUnwrap(out.document.fewshot?.results.first)
+    XCTAssertEqual(result.estimator, "mdlm-nelbo-difference")
+    XCTAssertTrue(result.metrics.allSatisfy { $0.bound == "estimate" && $0.value.isFinite })
+    let line = try XCTUnwrap(String(contentsOf: out.samples, encoding: .utf8).split(separator: "\n").first)
+    let sample = try JSONDecoder().decode(FewShotSample.self, from: Data(line.utf8))
+    XCTAssertGreaterThan(sample.windows ?? 0, 1, "the first page is longer than one window")
+    XCTAssertThrowsError(try FewShotRunner(configuration: config("fixtures/ltm-gpt2vocab/ckpt.pt")).run()) { error in
+      XCTAssertTrue(String(describing: error).contains("score LTM documents with zero-shot"), "\(error)")
+    }
+  }
+
   /// lm-eval's windows on a document longer than the context: the first predicts `contextLength` tokens from the
   /// prefix token, each later one the next block from the one token before it, the last a shorter block with the
   /// longest context that fits; every token is predicted exactly once.
