@@ -88,7 +88,7 @@ let package = Package(
       exclude: ["Fixtures"]),
     // Yams reads the Kubernetes manifests that ClusterRecipeTests checks against the Slurm scripts.
     .testTarget(
-      name: "LTMHarnessTests", dependencies: ["LTMHarness", "LTMReports", "LTMModels", "LTMTensor", "LTMProcessLimits", "LTMTestSupport", "Yams"],
+      name: "LTMHarnessTests", dependencies: ["LTMHarness", "LTMReports", "LTMMetrics", "LTMModels", "LTMTensor", "LTMProcessLimits", "LTMTestSupport", "Yams"],
       exclude: ["Fixtures"]),
     // ZIPFoundation builds the zip archives the tests serve; LTMModels loads the model a fake hub served.
     .testTarget(

@@ -9,7 +9,7 @@ import XCTest
 @testable import LTMHarness
 
 /// lm-eval's `wikitext` task (rolling log-likelihood, #15) against lm-evaluation-harness itself
-/// (`tools/make_lmeval_rolling_goldens.py`: lm-eval 0.4.13's own task, `HFLM` on gpt2-tiny, the first 8 pages of
+/// (`tools/make_lmeval_loglikelihood_goldens.py`: lm-eval 0.4.13's own task, `HFLM` on gpt2-tiny, the first 8 pages of
 /// WikiText-2 raw test): every page's log-likelihood, its words and bytes exactly, and the word perplexity, byte
 /// perplexity and bits per byte lm-eval reports within 1e-6 relative. lm-eval sums each window's log-probabilities in
 /// float32 (its page values are float32 numbers: -15414.212890625), whose rounding on a random model's 10⁴–10⁵-nat
