@@ -107,7 +107,7 @@ if ProcessInfo.processInfo.environment["LTM_BENCH_FUZZ"] != nil {
   let fuzzed: [(String, [Target.Dependency])] = [
     ("FuzzSafetensors", ["LTMCheckpoint", "FuzzSupport"]), ("FuzzPickle", ["LTMCheckpoint", "FuzzSupport"]), ("FuzzTorchZip", ["LTMCheckpoint", "FuzzSupport"]),
     ("FuzzNPY", ["LTMMauve", "FuzzSupport"]), ("FuzzTokenizer", ["LTMTokenizer", "FuzzSupport"]), ("FuzzTiktoken", ["LTMTokenizer", "FuzzSupport"]),
-    ("FuzzTaskYAML", ["LTMTasks", "FuzzSupport"]), ("FuzzFewShotTask", ["LTMTasks", "FuzzSupport"]), ("FuzzFewShotRows", ["LTMTasks", "FuzzSupport"]),
+    ("FuzzTaskYAML", ["LTMTasks", "LTMReports", "FuzzSupport"]), ("FuzzFewShotTask", ["LTMTasks", "FuzzSupport"]), ("FuzzFewShotRows", ["LTMTasks", "FuzzSupport"]),
     ("FuzzResults", ["LTMReports", "FuzzSupport"]), ("FuzzCacheLine", ["LTMHarness", "LTMReports", "FuzzSupport"]),
   ]
   package.targets.append(.target(name: "FuzzSupport", path: "Fuzz/FuzzSupport"))

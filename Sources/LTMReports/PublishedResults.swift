@@ -53,6 +53,14 @@ public struct PublishedTable: Sendable, Equatable, Decodable {
   /// The tables of `file`; none when it does not exist (a tasks folder without published numbers).
   public static func load(file: URL) throws -> [PublishedTable] {
     guard FileManager.default.fileExists(atPath: file.path) else { return [] }
+    guard let text = try? String(contentsOf: file, encoding: .utf8) else {
+      throw ReportError.invalid("\(file.path): not readable as UTF-8 text")
+    }
+    return try parse(yaml: text, file: file.path)
+  }
+
+  /// The tables of YAML `text`; `file` names it in errors.
+  static func parse(yaml text: String, file: String) throws -> [PublishedTable] {
     struct Document: Decodable {
       var version: Int
       var tables: [PublishedTable]
@@ -64,15 +72,15 @@ public struct PublishedTable: Sendable, Equatable, Decodable {
       }
     }
     do {
-      let document = try YAMLDecoder().decode(Document.self, from: try String(contentsOf: file, encoding: .utf8))
-      guard document.version == 1 else { throw ReportError.invalid("\(file.path): version \(document.version) (this build reads 1)") }
+      let document = try YAMLDecoder().decode(Document.self, from: text)
+      guard document.version == 1 else { throw ReportError.invalid("\(file): version \(document.version) (this build reads 1)") }
       return document.tables
     } catch let error as ReportError {
       throw error
     } catch let error as DecodingError {
-      throw ReportError.invalid("\(file.path): \(describe(error))")
+      throw ReportError.invalid("\(file): \(describe(error))")
     } catch {
-      throw ReportError.invalid("\(file.path): \(String(describing: error).split(whereSeparator: \.isNewline).joined(separator: " "))")
+      throw ReportError.invalid("\(file): \(String(describing: error).split(whereSeparator: \.isNewline).joined(separator: " "))")
     }
   }
 

@@ -17,8 +17,14 @@ public struct TaskPreset: Sendable, Equatable {
   static let keys = ["name", "description", "tasks"]
 
   static func load(file: URL) throws -> TaskPreset {
-    let fail = { (reason: String) in TaskError.invalidDefinition(file: file.path, reason: reason) }
-    guard let text = try? String(contentsOf: file, encoding: .utf8) else { throw fail("not readable as UTF-8 text") }
+    guard let text = try? String(contentsOf: file, encoding: .utf8) else {
+      throw TaskError.invalidDefinition(file: file.path, reason: "not readable as UTF-8 text")
+    }
+    return try parse(yaml: text, file: file.path)
+  }
+
+  static func parse(yaml text: String, file: String) throws -> TaskPreset {
+    let fail = { (reason: String) in TaskError.invalidDefinition(file: file, reason: reason) }
     let root: Node?
     do { root = try Yams.compose(yaml: text) } catch { throw fail("not valid YAML: \(oneLine(error))") }
     guard case .mapping(let mapping)? = root else { throw fail("expected a mapping of keys (\(keys.joined(separator: ", ")))") }
