@@ -73,11 +73,12 @@ seed FuzzTorchZip Tests/LTMCheckpointTests/Fixtures/synthetic-p2.pt
 seed FuzzNPY "$seeds/features.npy"
 seed FuzzTokenizer "$seeds/tokenizer"
 seed FuzzTiktoken "$seeds/tiktoken"
-seed FuzzTaskYAML tasks/*.yaml
+seed FuzzTaskYAML tasks/*.yaml tasks/presets/*.yaml tasks/published/*.yaml
 seed FuzzFewShotTask tasks/fewshot/*.yaml
 head -c 4000 "$shared/data/gsm8k/test.jsonl" >"$seeds/rows.jsonl"
 head -c 4000 "$shared/data/ag_news/test.csv" >"$seeds/rows.csv"
-seed FuzzFewShotRows "$seeds/rows.jsonl" "$seeds/rows.csv"
+head -c 3000 "$shared/data/wikitext/wiki.test.raw" >"$seeds/wiki.raw"
+seed FuzzFewShotRows "$seeds/rows.jsonl" "$seeds/rows.csv" "$seeds/wiki.raw" Tests/LTMTasksTests/Fixtures/scientific-papers/pubmed-dataset/val.txt
 seed FuzzResults baselines/ci-reference.json Tests/LTMReportsTests/Fixtures/report-results.json
 printf '%s\n' '{"key":{"block":0,"model":"m","protocol":"ltm","settings":"","split":"test","task":"ptb","tokens_sha256":"t"},"score":{"index":0,"nll":1.5,"tokens":3}}' >"$seeds/cache.jsonl"
 seed FuzzCacheLine "$seeds/cache.jsonl"
