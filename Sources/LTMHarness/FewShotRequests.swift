@@ -68,7 +68,8 @@ struct FewShotEncoder {
   /// context length of an autoregressive model). The first window predicts the first L tokens from the prefix token;
   /// each later one predicts the next L tokens from the one before them, and the last, shorter one gets a full context. Summing the windows' log-likelihoods
   /// gives log p(document) with every token predicted once.
-  func rollingWindows(_ text: String) throws -> [LoglikelihoodRequest] {
+  /// `contextTokens` (a family's `rollingContextTokens`) caps every window's context, the last one's included.
+  func rollingWindows(_ text: String, contextTokens: Int? = nil) throws -> [LoglikelihoodRequest] {
     let tokens = encode(text)
     guard !tokens.isEmpty else { throw HarnessError.invalidArgument("the document encodes to no tokens") }
     // lm-eval's max_seq_len: the model's input length (a diffusion model, which reads the continuation too, one less).
@@ -83,7 +84,7 @@ struct FewShotEncoder {
       let end = predicted + length
       // Input tokens[end-maxLength-1 ..< end-1]; predicted tokens[end-length ..< end]; the disjoint context is the
       // input minus its overlap with the prediction.
-      let inputStart = max(0, end - maxLength - 1)
+      let inputStart = max(0, end - maxLength - 1, contextTokens.map { end - length - $0 } ?? 0)
       windows.append(LoglikelihoodRequest(context: Array(tokens[inputStart..<(end - length)]), continuation: Array(tokens[(end - length)..<end])))
       predicted += length
     }

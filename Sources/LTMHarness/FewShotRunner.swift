@@ -203,7 +203,7 @@ public final class FewShotRunner {
         genRequest = request
         truncated = cut
       } else if task.outputType == .loglikelihoodRolling {
-        llRequests = try encoder.rollingWindows(text.continuations[0])
+        llRequests = try encoder.rollingWindows(text.continuations[0], contextTokens: model.model.rollingContextTokens)
       } else {
         for continuation in text.continuations {
           let (request, cut) = try encoder.pair(context: text.context, continuation: continuation)

@@ -85,6 +85,8 @@ struct FewShotScorer {
   private var greedy: [Bool?] = []
   private var choiceCorrect: [Double] = []
   private var choiceNormCorrect: [Double] = []
+  /// Whether every rolling log-likelihood was a lower bound (an ELBO): the perplexities are then upper bounds.
+  private var allLowerBounds = true
   /// loglikelihood_rolling: per document, log p and its words, bytes and tokens.
   private var rolling: [(logLikelihood: Double, words: Int, bytes: Int, tokens: Int)] = []
 
@@ -141,6 +143,7 @@ struct FewShotScorer {
         throw HarnessError.invalidArgument("model \(model) returned no scores for \(task.name) document \(doc.id)")
       }
       estimator = scores.first?.estimator
+      allLowerBounds = allLowerBounds && scores.allSatisfy { $0.isLowerBound == true }
       // Windows are summed in order, as lm-eval sums them (its per-document float).
       let ll = scores.reduce(0) { $0 + $1.logprob }
       let counts = (words: FewShotTask.wordCount(text.gold), bytes: text.gold.utf8.count, tokens: scores.reduce(0) { $0 + $1.tokenCount })
@@ -189,9 +192,10 @@ struct FewShotScorer {
     }
     let mean = ll / Double(max(weight, 1))
     let value = name == "bits_per_byte" ? -mean / log(2) : exp(-mean)
+    let kind = !rolling.isEmpty && allLowerBounds ? "upper" : Self.perplexityKind(estimator: estimator, bound: bound)
     return FewShotMetric(
       name: name, value: value, stderr: nil, stderrMethod: "none (lm-eval reports none for this aggregate)",
-      bound: Self.perplexityKind(estimator: estimator, bound: bound), higherIsBetter: false)
+      bound: kind, higherIsBetter: false)
   }
 
   /// What a perplexity from these log-likelihoods is: "exact" for exact ones; "upper" if the model's scores were

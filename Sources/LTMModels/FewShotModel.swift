@@ -30,14 +30,17 @@ public struct ContinuationScore: Sendable, Equatable, Codable {
   public var isGreedy: Bool?
   /// Number of continuation tokens.
   public var tokenCount: Int
-  /// How `logprob` was obtained, e.g. "exact", "ltm-posterior-nelbo", "mdlm-nelbo-difference".
+  /// How `logprob` was obtained, e.g. "exact", "ltm-window-elbo", "mdlm-nelbo-difference".
   public var estimator: String
+  /// True when `logprob` is a lower bound on the log-likelihood (an ELBO), so a perplexity from it is an upper bound.
+  public var isLowerBound: Bool?
 
-  public init(logprob: Double, isGreedy: Bool?, tokenCount: Int, estimator: String) {
+  public init(logprob: Double, isGreedy: Bool?, tokenCount: Int, estimator: String, isLowerBound: Bool? = nil) {
     self.logprob = logprob
     self.isGreedy = isGreedy
     self.tokenCount = tokenCount
     self.estimator = estimator
+    self.isLowerBound = isLowerBound
   }
 }
 
@@ -108,9 +111,13 @@ public protocol FewShotLanguageModel: AnyObject {
   /// The most tokens one request may span, context and continuation together: an autoregressive model reads all
   /// but the last (`contextLength + 1`, lm-eval's truncation); a diffusion model reads them all (`contextLength`).
   var requestTokenLimit: Int { get }
+  /// Rolling windows condition on this many tokens before each predicted block when the family needs it (LTM: one,
+  /// so that every window is scored whole by its ELBO); nil: lm-eval's windows (the last gets a full context).
+  var rollingContextTokens: Int? { get }
 }
 
 extension FewShotLanguageModel {
   public var emptyContextToken: Int32? { nil }
   public var requestTokenLimit: Int { descriptor.contextLength + 1 }
+  public var rollingContextTokens: Int? { nil }
 }

@@ -16,8 +16,18 @@ import LTMTensor
 /// charged, and z was not fitted on the continuation). It is the conditional score the authors' few-shot QA code uses
 /// (`evaluate_conditional`), labelled `ltm-conditional-at-fitted-z`; the descriptor keeps `bound == .upper` for the
 /// family.
+///
+/// A request whose context is one token (an empty context, or a rolling window) has nothing to fit z on; it is scored
+/// whole by the LTM's own bound instead: z fitted on context + continuation as the zero-shot protocol fits a block,
+/// logprob = −NELBO = −(Σ CE over the continuation + KL), a lower bound on log p(continuation | context), labelled
+/// `ltm-window-elbo`. Rolling windows are made with a one-token context each (`rollingContextTokens`) so a whole
+/// document is scored this way.
 final class LTMFewShot: FewShotLanguageModel {
   static let estimator = "ltm-conditional-at-fitted-z"
+  static let windowEstimator = "ltm-window-elbo"
+  var rollingContextTokens: Int? { 1 }
+  /// The descriptor's context length already counts the last token (maxSeqLen inputs + 1): a request spans at most that.
+  var requestTokenLimit: Int { model.args.maxSeqLen + 1 }
   let model: LTMModel
   /// Steps, lr and init of every fit (its seed is unused: each call's seed keys the fits).
   let fit: LTMScoringOptions
@@ -72,6 +82,7 @@ final class LTMFewShot: FewShotLanguageModel {
     try FewShotChecks.validate(requests)
     var latents: [[Int32]: [Float]] = [:]
     return try requests.map { request in
+      if request.context.count == 1 { return try windowBound(request, seed: seed) }
       let z: [Float]
       if let known = latents[request.context] {
         z = known
@@ -83,6 +94,21 @@ final class LTMFewShot: FewShotLanguageModel {
       let (logprob, greedy) = try continuationScore(context: request.context, continuation: request.continuation, z: z)
       return ContinuationScore(logprob: logprob, isGreedy: greedy, tokenCount: request.continuation.count, estimator: Self.estimator)
     }
+  }
+
+  /// −NELBO of context + continuation with z fitted on it (the zero-shot fit, keyed by the window's content): every
+  /// continuation token is predicted, the one context token is not.
+  func windowBound(_ request: LoglikelihoodRequest, seed: UInt64) throws -> ContinuationScore {
+    let block = request.context + request.continuation
+    guard block.count - 1 <= model.args.maxSeqLen else {
+      throw ModelError.badInput("a window of \(block.count) tokens; the LTM takes at most \(model.args.maxSeqLen + 1)")
+    }
+    var options = fit
+    options.seed = seed
+    let posterior = try model.evaluate(blocks: [block], blockIndices: [LTMModel.contentKey(block)], options: options)[0]
+    return ContinuationScore(
+      logprob: -posterior.nelbo, isGreedy: nil, tokenCount: request.continuation.count, estimator: Self.windowEstimator,
+      isLowerBound: true)
   }
 
   /// Σ log p(cont_i | ctx, cont_<i, z) and whether every continuation token is the argmax, from one forward of

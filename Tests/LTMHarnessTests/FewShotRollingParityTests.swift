@@ -83,28 +83,53 @@ final class FewShotRollingParityTests: XCTestCase {
     XCTAssertEqual(try XCTUnwrap(result.metrics.first { $0.name == "token_perplexity" }?.value), exp(-ll / Double(tokens)), accuracy: 1e-9 * exp(-ll / Double(tokens)))
   }
 
-  /// Other families on a rolling task: MDLM's windows fit its `model_length` whole (context and continuation are one
+  /// Other families on a rolling task. MDLM's windows fit its `model_length` whole (context and continuation are one
   /// sequence to it) and start from its BOS, `<|endoftext|>` (its 50257 is the mask); its numbers are labelled
-  /// estimates with the estimator named. LTM cannot fit z on a one-token context and says so in one line.
-  func testMDLMRunsRollingAsLabelledEstimatesAndLTMSaysWhyNot() throws {
-    let output = FileManager.default.temporaryDirectory.appendingPathComponent("ltm-rolling-mdlm-\(UUID().uuidString)")
+  /// estimates with the estimator named. LTM scores every window whole by its bound: each window conditions on one
+  /// token, z is fitted on the window as the zero-shot protocol fits a block, and the window's log-likelihood is
+  /// −NELBO, exactly the zero-shot fit's number for that block; the perplexities are labelled upper bounds.
+  func testMDLMAndLTMRunRollingWithTheirLabels() throws {
+    let output = FileManager.default.temporaryDirectory.appendingPathComponent("ltm-rolling-families-\(UUID().uuidString)")
     addTeardownBlock { try? FileManager.default.removeItem(at: output) }
-    func config(_ model: String) throws -> FewShotConfiguration {
-      FewShotConfiguration(
+    func run(_ model: String) throws -> (FewShotResult, [FewShotSample]) {
+      let config = FewShotConfiguration(
         modelPaths: [try SharedData.file(model)], taskNames: ["wikitext"], limit: 1, dataDirectory: SharedData.data,
         outputDirectory: output, tasksDirectory: SharedData.packageRoot.appendingPathComponent("tasks/fewshot"), threads: 2,
         adapter: FewShotAdapterOptions(inferenceSteps: model.contains("ltm") ? 2 : nil, timeSamples: model.contains("mdlm") ? 1 : nil))
+      let out = try FewShotRunner(configuration: config).run()
+      let lines = try String(contentsOf: out.samples, encoding: .utf8).split(separator: "\n")
+        .map { try JSONDecoder().decode(FewShotSample.self, from: Data($0.utf8)) }
+      return (try XCTUnwrap(out.document.fewshot?.results.first), lines)
     }
-    let out = try FewShotRunner(configuration: config("fixtures/mdlm-gpt2vocab")).run()
-    let result = try XCTUnwrap(out.document.fewshot?.results.first)
-    XCTAssertEqual(result.estimator, "mdlm-nelbo-difference")
-    XCTAssertTrue(result.metrics.allSatisfy { $0.bound == "estimate" && $0.value.isFinite })
-    let line = try XCTUnwrap(String(contentsOf: out.samples, encoding: .utf8).split(separator: "\n").first)
-    let sample = try JSONDecoder().decode(FewShotSample.self, from: Data(line.utf8))
-    XCTAssertGreaterThan(sample.windows ?? 0, 1, "the first page is longer than one window")
-    XCTAssertThrowsError(try FewShotRunner(configuration: config("fixtures/ltm-gpt2vocab/ckpt.pt")).run()) { error in
-      XCTAssertTrue(String(describing: error).contains("score LTM documents with zero-shot"), "\(error)")
-    }
+    let (mdlm, mdlmLines) = try run("fixtures/mdlm-gpt2vocab")
+    XCTAssertEqual(mdlm.estimator, "mdlm-nelbo-difference")
+    XCTAssertTrue(mdlm.metrics.allSatisfy { $0.bound == "estimate" && $0.value.isFinite })
+    XCTAssertGreaterThan(mdlmLines[0].windows ?? 0, 1, "the first page is longer than one window")
+
+    let (ltm, ltmLines) = try run("fixtures/ltm-gpt2vocab/ckpt.pt")
+    XCTAssertEqual(ltm.estimator, "ltm-window-elbo")
+    XCTAssertTrue(ltm.metrics.allSatisfy { $0.bound == "upper" && $0.value.isFinite })
+    // The first window, rebuilt: one context token, then the page's first 1024 tokens; its −NELBO under the same fit.
+    let loaded = try ModelRegistry.load(path: try SharedData.file("fixtures/ltm-gpt2vocab/ckpt.pt"))
+    let model = try XCTUnwrap(loaded.model as? LTMModel)
+    let entry = try FewShotRunner.loadModel(
+      path: try SharedData.file("fixtures/ltm-gpt2vocab/ckpt.pt"), index: 0, taken: [],
+      configuration: FewShotConfiguration(
+        modelPaths: [], taskNames: [], dataDirectory: SharedData.data, outputDirectory: output,
+        tasksDirectory: SharedData.packageRoot.appendingPathComponent("tasks/fewshot"), adapter: FewShotAdapterOptions(inferenceSteps: 2)))
+    let encoder = FewShotEncoder(
+      tokenizer: entry.tokenizer, descriptor: entry.model.descriptor, emptyContextToken: entry.model.emptyContextToken,
+      requestTokenLimit: entry.model.requestTokenLimit)
+    let windows = try encoder.rollingWindows(try XCTUnwrap(ltmLines[0].continuations?.first), contextTokens: entry.model.rollingContextTokens)
+    XCTAssertTrue(windows.allSatisfy { $0.context.count == 1 })
+    XCTAssertEqual(ltmLines[0].windows, windows.count)
+    let first = windows[0].context + windows[0].continuation
+    var options = try model.options(steps: 2, learningRate: nil, initialization: .official, freshSamples: 0)
+    options.seed = 0
+    let bound = try model.evaluate(blocks: [first], blockIndices: [LTMModel.contentKey(first)], options: options)[0]
+    let scores = try entry.model.loglikelihoods([windows[0]], seed: 0, document: 0)
+    XCTAssertEqual(scores[0].logprob, -bound.nelbo)
+    XCTAssertEqual(scores[0].isLowerBound, true)
   }
 
   /// lm-eval's windows on a document longer than the context: the first predicts `contextLength` tokens from the
@@ -123,5 +148,9 @@ final class FewShotRollingParityTests: XCTestCase {
     for w in windows.dropFirst().dropLast() { XCTAssertEqual(w.context.count, 1) }
     if let last = windows.last, windows.count > 1 { XCTAssertEqual(last.context.count + last.continuation.count, 9) }
     XCTAssertThrowsError(try encoder.rollingWindows(""))
+    // A family that scores windows whole (LTM) gets one context token per window, the last one's included.
+    let single = try encoder.rollingWindows(text, contextTokens: 1)
+    XCTAssertEqual(single.flatMap(\.continuation), tokens)
+    XCTAssertTrue(single.allSatisfy { $0.context.count == 1 })
   }
 }

@@ -161,8 +161,22 @@ final class LTMFewShotTests: XCTestCase {
     }
   }
 
+  /// A one-token context has nothing to fit z on: the request is scored whole by the LTM's bound, −NELBO of context +
+  /// continuation under the zero-shot fit (a lower bound on the log-likelihood, labelled so).
+  func testAOneTokenContextIsScoredByTheWindowELBO() throws {
+    let block: [Int32] = [3, 4, 5, 6]
+    let score = try adapter.loglikelihoods([LoglikelihoodRequest(context: [3], continuation: [4, 5, 6])], seed: 9, document: 0)[0]
+    var options = adapter.fit
+    options.seed = 9
+    let bound = try model.evaluate(blocks: [block], blockIndices: [LTMModel.contentKey(block)], options: options)[0]
+    XCTAssertEqual(score.logprob, -bound.nelbo)
+    XCTAssertEqual(score.estimator, "ltm-window-elbo")
+    XCTAssertEqual(score.isLowerBound, true)
+    XCTAssertNil(score.isGreedy)
+  }
+
   func testBadInputsAreErrors() {
-    XCTAssertThrowsError(try adapter.loglikelihoods([LoglikelihoodRequest(context: [3], continuation: [4])], seed: 0, document: 0))
+    XCTAssertThrowsError(try adapter.loglikelihoods([LoglikelihoodRequest(context: [], continuation: [4])], seed: 0, document: 0))
     XCTAssertThrowsError(try adapter.generate(
       GenerationRequest(prompt: [1, 2, 3]), settings: .init(strategy: .beam, maxNewTokens: 4, beams: 2), seed: 0, document: 0))
     XCTAssertThrowsError(try adapter.generate(
