@@ -71,7 +71,8 @@ struct FewShotEncoder {
   /// `contextTokens` (a family's `rollingContextTokens`) caps every window's context, the last one's included.
   func rollingWindows(_ text: String, contextTokens: Int? = nil) throws -> [LoglikelihoodRequest] {
     let tokens = encode(text)
-    guard !tokens.isEmpty else { throw HarnessError.invalidArgument("the document encodes to no tokens") }
+    // An empty document has no windows and log-likelihood 0, as in lm-eval (it still counts its one word).
+    guard !tokens.isEmpty else { return [] }
     // lm-eval's max_seq_len: the model's input length (a diffusion model, which reads the continuation too, one less).
     let maxLength = requestTokenLimit - 1, predictionLength = requestTokenLimit - 1
     var windows: [LoglikelihoodRequest] = []

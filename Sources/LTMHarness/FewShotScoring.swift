@@ -87,6 +87,7 @@ struct FewShotScorer {
   private var choiceNormCorrect: [Double] = []
   /// Whether every rolling log-likelihood was a lower bound (an ELBO): the perplexities are then upper bounds.
   private var allLowerBounds = true
+  private var rollingWindows = 0
   /// loglikelihood_rolling: per document, log p and its words, bytes and tokens.
   private var rolling: [(logLikelihood: Double, words: Int, bytes: Int, tokens: Int)] = []
 
@@ -139,11 +140,12 @@ struct FewShotScorer {
       candidateCounts.append(candidates.count)
       correctCounts.append(correct)
     case .loglikelihoodRolling:
-      guard let scores = outcome.scores, !scores.isEmpty else {
+      guard let scores = outcome.scores else {
         throw HarnessError.invalidArgument("model \(model) returned no scores for \(task.name) document \(doc.id)")
       }
-      estimator = scores.first?.estimator
+      estimator = scores.first?.estimator ?? estimator
       allLowerBounds = allLowerBounds && scores.allSatisfy { $0.isLowerBound == true }
+      rollingWindows += scores.count
       // Windows are summed in order, as lm-eval sums them (its per-document float).
       let ll = scores.reduce(0) { $0 + $1.logprob }
       let counts = (words: FewShotTask.wordCount(text.gold), bytes: text.gold.utf8.count, tokens: scores.reduce(0) { $0 + $1.tokenCount })
@@ -192,7 +194,7 @@ struct FewShotScorer {
     }
     let mean = ll / Double(max(weight, 1))
     let value = name == "bits_per_byte" ? -mean / log(2) : exp(-mean)
-    let kind = !rolling.isEmpty && allLowerBounds ? "upper" : Self.perplexityKind(estimator: estimator, bound: bound)
+    let kind = rollingWindows > 0 && allLowerBounds ? "upper" : Self.perplexityKind(estimator: estimator, bound: bound)
     return FewShotMetric(
       name: name, value: value, stderr: nil, stderrMethod: "none (lm-eval reports none for this aggregate)",
       bound: kind, higherIsBetter: false)

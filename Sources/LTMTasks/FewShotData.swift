@@ -106,6 +106,9 @@ enum FewShotRecords {
         case let s as String: fields[key] = s
         case let n as NSNumber: fields[key] = n.stringValue
         case is NSNull: continue
+        // A list of strings is its lines ("\n".join, as Hugging Face's scientific_papers builds an article from
+        // its paragraphs), so a document template can name it.
+        case let lines as [String]: fields[key] = lines.joined(separator: "\n")
         default: continue  // nested values cannot be templated; leaving them out makes a template naming one fail
         }
       }

@@ -21,7 +21,8 @@ public struct FewShotTask: Sendable, Codable, Equatable {
   }
 
   public enum DataFormat: String, Sendable, Codable, CaseIterable {
-    /// One JSON object per line; string, number and boolean values become fields.
+    /// One JSON object per line; string, number and boolean values become fields, a list of strings its lines joined
+    /// with "\n" (as Hugging Face builds a scientific_papers article).
     case jsonl
     /// RFC 4180 CSV without a header row; `columns` names the fields.
     case csv

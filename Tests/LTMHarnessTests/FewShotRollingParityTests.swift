@@ -132,6 +132,32 @@ final class FewShotRollingParityTests: XCTestCase {
     XCTAssertEqual(scores[0].isLowerBound, true)
   }
 
+  /// A JSONL dataset with the article as a list of paragraphs (scientific_papers) runs rolling too: the list is its
+  /// lines joined with "\n", the text the zero-shot pubmed task reads, detokenized the same way.
+  func testScientificPapersRunAsRollingDocuments() throws {
+    let fixtures = SharedData.packageRoot.appendingPathComponent("Tests/LTMTasksTests/Fixtures/scientific-papers")
+    let yaml = """
+      name: pubmed_rolling
+      version: 1
+      format: jsonl
+      splits: {validation: [pubmed-dataset/val.txt]}
+      eval_split: validation
+      output_type: loglikelihood_rolling
+      doc_to_target: "{{article_text}}"
+      detokenizer: scientific_papers
+      metrics: [word_perplexity]
+      """
+    let task = try FewShotTask.parse(yaml: yaml, file: "pubmed_rolling.yaml")
+    let docs = try task.documents(split: "validation", dataDirectory: fixtures)
+    let zeroShot = try TaskCatalog.load(directory: SharedData.packageRoot.appendingPathComponent("tasks")).task(named: "pubmed")
+    let examples = try zeroShot.examples(split: "validation", dataDirectory: fixtures)
+    XCTAssertEqual(docs.count, examples.count)
+    XCTAssertTrue(examples.contains(""), "the fixture's empty article")
+    for (doc, example) in zip(docs, examples) {
+      XCTAssertEqual(try task.promptText(for: doc, shots: [], family: "gpt2").continuations, [example])
+    }
+  }
+
   /// lm-eval's windows on a document longer than the context: the first predicts `contextLength` tokens from the
   /// prefix token, each later one the next block from the one token before it, the last a shorter block with the
   /// longest context that fits; every token is predicted exactly once.
@@ -147,7 +173,7 @@ final class FewShotRollingParityTests: XCTestCase {
     for w in windows { XCTAssertLessThanOrEqual(w.context.count + w.continuation.count - 1, 8) }
     for w in windows.dropFirst().dropLast() { XCTAssertEqual(w.context.count, 1) }
     if let last = windows.last, windows.count > 1 { XCTAssertEqual(last.context.count + last.continuation.count, 9) }
-    XCTAssertThrowsError(try encoder.rollingWindows(""))
+    XCTAssertEqual(try encoder.rollingWindows(""), [], "an empty document has no windows (log-likelihood 0, as lm-eval)")
     // A family that scores windows whole (LTM) gets one context token per window, the last one's included.
     let single = try encoder.rollingWindows(text, contextTokens: 1)
     XCTAssertEqual(single.flatMap(\.continuation), tokens)
