@@ -9,10 +9,16 @@ import Foundation
 /// term). Both are upper bounds on −log p, but their difference is not a bound on anything: it is an estimate,
 /// labelled `mdlm-nelbo-difference`, and there is no greedy decoder, so `isGreedy` is nil.
 ///
+/// A one-token context (an empty one, or a rolling window: `rollingContextTokens` is 1) is scored by the bound itself:
+/// −NELBO(ctx + cont) ≤ log p(ctx) + log p(cont | ctx) ≤ log p(cont | ctx), a lower bound (in expectation over the K
+/// draws), labelled `mdlm-window-elbo`, so a rolling perplexity is an upper bound.
+///
 /// Lengths: the DiT takes any length up to `model_length` (rotary positions, no padding or fixed shape), so each
 /// sequence runs at its own length; longer ones are an error, as the harness truncates prompts.
 final class MDLMFewShot: FewShotLanguageModel {
   static let estimator = "mdlm-nelbo-difference"
+  static let windowEstimator = "mdlm-window-elbo"
+  var rollingContextTokens: Int? { 1 }
   let model: MDLMModel
   let timeSamples: Int
   let samplerSteps: Int
@@ -58,6 +64,11 @@ final class MDLMFewShot: FewShotLanguageModel {
     try FewShotChecks.validate(requests)
     var contextNELBO: [[Int32]: Double] = [:]
     return try requests.map { r in
+      if r.context.count == 1 {
+        let whole = try nelbo(r.context + r.continuation, seed: seed, document: document, context: r.context)
+        return ContinuationScore(
+          logprob: -whole, isGreedy: nil, tokenCount: r.continuation.count, estimator: Self.windowEstimator, isLowerBound: true)
+      }
       let base = try contextNELBO[r.context] ?? nelbo(r.context, seed: seed, document: document, context: r.context)
       contextNELBO[r.context] = base
       let whole = try nelbo(r.context + r.continuation, seed: seed, document: document, context: r.context)

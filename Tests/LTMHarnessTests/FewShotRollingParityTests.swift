@@ -84,8 +84,8 @@ final class FewShotRollingParityTests: XCTestCase {
   }
 
   /// Other families on a rolling task. MDLM's windows fit its `model_length` whole (context and continuation are one
-  /// sequence to it) and start from its BOS, `<|endoftext|>` (its 50257 is the mask); its numbers are labelled
-  /// estimates with the estimator named. LTM scores every window whole by its bound: each window conditions on one
+  /// sequence to it), start from its BOS, `<|endoftext|>` (its 50257 is the mask), condition on one token each and
+  /// count −NELBO of the window (a lower bound on the continuation's log-likelihood): upper-bound perplexities. LTM scores every window whole by its bound: each window conditions on one
   /// token, z is fitted on the window as the zero-shot protocol fits a block, and the window's log-likelihood is
   /// −NELBO, exactly the zero-shot fit's number for that block; the perplexities are labelled upper bounds.
   func testMDLMAndLTMRunRollingWithTheirLabels() throws {
@@ -102,8 +102,8 @@ final class FewShotRollingParityTests: XCTestCase {
       return (try XCTUnwrap(out.document.fewshot?.results.first), lines)
     }
     let (mdlm, mdlmLines) = try run("fixtures/mdlm-gpt2vocab")
-    XCTAssertEqual(mdlm.estimator, "mdlm-nelbo-difference")
-    XCTAssertTrue(mdlm.metrics.allSatisfy { $0.bound == "estimate" && $0.value.isFinite })
+    XCTAssertEqual(mdlm.estimator, "mdlm-window-elbo")
+    XCTAssertTrue(mdlm.metrics.allSatisfy { $0.bound == "upper" && $0.value.isFinite })
     XCTAssertGreaterThan(mdlmLines[0].windows ?? 0, 1, "the first page is longer than one window")
 
     let (ltm, ltmLines) = try run("fixtures/ltm-gpt2vocab/ckpt.pt")

@@ -55,6 +55,17 @@ final class MDLMFewShotTests: XCTestCase {
     XCTAssertTrue(c.tokenLoss.contains { $0 > 0 })
   }
 
+  /// A one-token context is scored by the bound itself: −NELBO(context + continuation), a lower bound on
+  /// log p(continuation | context), labelled so.
+  func testAOneTokenContextIsScoredByTheWindowELBO() throws {
+    let adapter = try XCTUnwrap(try fewShotModel(model, options: FewShotModelOptions()) as? MDLMFewShot)
+    let score = try adapter.loglikelihoods([LoglikelihoodRequest(context: [1], continuation: [2, 3, 4])], seed: 5, document: 7)[0]
+    XCTAssertEqual(score.logprob, -(try adapter.nelbo([1, 2, 3, 4], seed: 5, document: 7, context: [1])))
+    XCTAssertEqual(score.estimator, "mdlm-window-elbo")
+    XCTAssertEqual(score.isLowerBound, true)
+    XCTAssertLessThan(score.logprob, 0)
+  }
+
   func testLengthsAndGeneration() throws {
     let adapter = try fewShotModel(model, options: FewShotModelOptions())
     XCTAssertEqual(adapter.descriptor.bound, .upper)
