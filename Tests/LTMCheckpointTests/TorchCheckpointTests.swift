@@ -184,6 +184,17 @@ final class TorchCheckpointTests: XCTestCase {
     assertCheckpointError(try TorchCheckpoint.loadStateDict(url, key: "nope"), contains: [url.path, "\"nope\""])
   }
 
+  /// Fuzz finding (FuzzTorchZip, #13 campaign): a zip whose entries' declared sizes add up past Int.max trapped on
+  /// the overflow while the storage bytes were totalled. The sum now saturates, the total is checked against the
+  /// memory this process may use, and the file is one `CheckpointError` line, never a trap.
+  func testStorageSizesThatOverflowAreRefused() throws {
+    let url = try TestFixtures.url("fuzz/torchzip-storage-size-overflow.pt")
+    XCTAssertThrowsError(try TorchCheckpoint.load(url)) { error in
+      XCTAssertTrue(error is CheckpointError, "\(error)")
+      XCTAssertFalse(String(describing: error).contains("\n"))
+    }
+  }
+
   /// `verifyChecksums: false` really skips the CRC-32s: with one storage byte changed behind the zip's back, the
   /// checked load refuses the file and the unchecked one reads it, the changed tensor and only it differing.
   func testVerifyChecksumsCanBeSkipped() throws {
