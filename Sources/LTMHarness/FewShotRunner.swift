@@ -51,41 +51,7 @@ public final class FewShotRunner {
     HarnessSettings.setThreads(config.threads)
 
     // Resolve tasks and read their data before loading any model: a typo fails in a second.
-    let catalog = try FewShotCatalog.load(directory: config.tasksDirectory)
-    var plans: [TaskPlan] = []
-    for name in config.taskNames {
-      let task = try catalog.task(named: name)
-      progress.report(.stage("reading \(task.name)"))
-      let docs = try task.documents(split: task.evalSplit, dataDirectory: config.dataDirectory)
-      let poolSplit = config.shotPool == .test ? task.evalSplit : (task.fewshotSplit ?? task.evalSplit)
-      let pool = poolSplit == task.evalSplit ? docs : try task.documents(split: poolSplit, dataDirectory: config.dataDirectory)
-      // The document itself is excluded when shots come from its own split, except under the paper's quirk.
-      let excludeSelf = poolSplit == task.evalSplit && config.shotPool == .fewshot
-      let files = try (Set(task.splits[task.evalSplit]! + task.splits[poolSplit]!)).sorted().map {
-        try Digests.fileDigest(config.dataDirectory.appendingPathComponent($0), relativeTo: config.dataDirectory)
-      }
-      let source = config.shotPool == .test
-        ? "\(poolSplit) (--shot-pool test: the evaluated split, the document included, as the LTM paper)"
-        : poolSplit + (excludeSelf ? " (minus the document)" : "")
-      let record = FewShotTaskRecord(
-        name: task.name, version: task.version, promptSHA256: Digests.sha256(data: task.canonicalJSON),
-        outputType: task.outputType.rawValue, evalSplit: task.evalSplit, shotSource: source,
-        documentsAvailable: docs.count, files: files)
-      let selected = Array(docs.prefix(config.limit ?? docs.count)).filter { config.shard?.contains(block: $0.id) ?? true }
-      if let shard = config.shard, selected.isEmpty {
-        throw HarnessError.invalidArgument("shard \(shard.index)/\(shard.count) has no documents of \(task.name): use at most \(min(docs.count, config.limit ?? docs.count)) shards")
-      }
-      for k in config.shots ?? [task.numFewshot] {
-        if task.outputType == .loglikelihoodRolling && k != 0 {
-          throw HarnessError.invalidArgument("\(task.name) scores whole documents (loglikelihood_rolling): it takes 0 shots, not \(k)")
-        }
-        let available = pool.count - (excludeSelf ? 1 : 0)
-        guard k <= available else {
-          throw HarnessError.invalidArgument("\(task.name): \(k) shots requested, but its shot pool (\(source)) holds \(available) documents")
-        }
-      }
-      plans.append(TaskPlan(task: task, documents: selected, pool: pool, excludeSelf: excludeSelf, record: record))
-    }
+    let plans = try planTasks()
 
     try OutputFolder.prepare(config.outputDirectory)
     let cache = try Journal<FewShotCacheKey, FewShotOutcome>(
@@ -151,6 +117,48 @@ public final class FewShotRunner {
     return Outputs(
       document: document, resultsJSON: written.resultsJSON, reportHTML: written.reportHTML, samples: samplesURL,
       lmEvalResults: lmEval, resumedDocuments: resumed, computedDocuments: computed, failures: failures)
+  }
+
+  /// Every task's documents, shot pool and record, with the shot counts checked against the pool.
+  private func planTasks() throws -> [TaskPlan] {
+    let config = configuration
+    let catalog = try FewShotCatalog.load(directory: config.tasksDirectory)
+    var plans: [TaskPlan] = []
+    for name in config.taskNames {
+      let task = try catalog.task(named: name)
+      progress.report(.stage("reading \(task.name)"))
+      let docs = try task.documents(split: task.evalSplit, dataDirectory: config.dataDirectory)
+      let poolSplit = config.shotPool == .test ? task.evalSplit : (task.fewshotSplit ?? task.evalSplit)
+      let pool = poolSplit == task.evalSplit ? docs : try task.documents(split: poolSplit, dataDirectory: config.dataDirectory)
+      // The document itself is excluded when shots come from its own split, except under the paper's quirk.
+      let excludeSelf = poolSplit == task.evalSplit && config.shotPool == .fewshot
+      let files = try (Set(task.splits[task.evalSplit]! + task.splits[poolSplit]!)).sorted().map {
+        try Digests.fileDigest(config.dataDirectory.appendingPathComponent($0), relativeTo: config.dataDirectory)
+      }
+      let source = config.shotPool == .test
+        ? "\(poolSplit) (--shot-pool test: the evaluated split, the document included, as the LTM paper)"
+        : poolSplit + (excludeSelf ? " (minus the document)" : "")
+      let record = FewShotTaskRecord(
+        name: task.name, version: task.version, promptSHA256: Digests.sha256(data: task.canonicalJSON),
+        outputType: task.outputType.rawValue, evalSplit: task.evalSplit, shotSource: source,
+        documentsAvailable: docs.count, files: files)
+      let selected = Array(docs.prefix(config.limit ?? docs.count)).filter { config.shard?.contains(block: $0.id) ?? true }
+      if let shard = config.shard, selected.isEmpty {
+        throw HarnessError.invalidArgument("shard \(shard.index)/\(shard.count) has no documents of \(task.name): use at most \(min(docs.count, config.limit ?? docs.count)) shards")
+      }
+      for k in config.shots ?? [task.numFewshot] {
+        if task.outputType == .loglikelihoodRolling && k != 0 {
+          throw HarnessError.invalidArgument("\(task.name) scores whole documents (loglikelihood_rolling): it takes 0 shots, not \(k)")
+        }
+        let available = pool.count - (excludeSelf ? 1 : 0)
+        guard k <= available else {
+          throw HarnessError.invalidArgument("\(task.name): \(k) shots requested, but its shot pool (\(source)) holds \(available) documents")
+        }
+      }
+      plans.append(TaskPlan(task: task, documents: selected, pool: pool, excludeSelf: excludeSelf, record: record))
+    }
+
+    return plans
   }
 
   // MARK: - One model × task × shot count

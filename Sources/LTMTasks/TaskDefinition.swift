@@ -75,33 +75,7 @@ enum TaskDefinition {
     let detokenizer: Detokenizer = try context.requiredEnum("detokenizer", in: values)
     let defaultSplit = try context.requiredString("default_split", in: values)
 
-    guard let splitsNode = values["splits"], !isNull(splitsNode) else {
-      throw context.fail("missing key 'splits' (split name -> list of files or glob patterns under --data-dir)")
-    }
-    guard case .mapping(let splitMapping) = splitsNode, !splitMapping.isEmpty else {
-      throw context.fail("key 'splits': expected a mapping of split names to lists of files, e.g. test: [data.txt]", at: splitsNode)
-    }
-    var splits: [String: [String]] = [:]
-    for (splitKey, list) in splitMapping {
-      guard case .scalar(let s) = splitKey, !s.string.isEmpty else {
-        throw context.fail("key 'splits': split names must be plain words", at: splitKey)
-      }
-      let split = s.string
-      guard splits[split] == nil else { throw context.fail("key 'splits': split '\(split)' appears twice", at: splitKey) }
-      guard case .sequence(let items) = list, !items.isEmpty else {
-        throw context.fail("key 'splits.\(split)': expected a non-empty list of file names or glob patterns", at: list)
-      }
-      splits[split] = try items.map { item in
-        guard case .scalar(let entry) = item, !isNull(item), !entry.string.isEmpty else {
-          throw context.fail("key 'splits.\(split)': every entry must be a file name or glob pattern", at: item)
-        }
-        do {
-          return try RelativePath(validating: entry.string).string
-        } catch {
-          throw context.fail("key 'splits.\(split)': \(error); entries are read under --data-dir", at: item)
-        }
-      }
-    }
+    let splits = try parseSplits(values["splits"], context: context)
     guard splits[defaultSplit] != nil else {
       throw context.fail(
         "key 'default_split': '\(defaultSplit)' is not one of the splits (\(splits.keys.sorted().joined(separator: ", ")))",
@@ -136,6 +110,39 @@ enum TaskDefinition {
     return TaskSpec(
       name: name, description: description, reader: reader, detokenizer: detokenizer, defaultSplit: defaultSplit,
       splits: splits, field: field, columns: columns, expectedFiles: expectedFiles, version: version, taskFileDirectory: taskFileDirectory)
+  }
+
+  /// `splits`: split name → file names or glob patterns, each a plain relative path (read under --data-dir, or beside
+  /// the task file with `relative_to: task_file`, never above it).
+  private static func parseSplits(_ node: Node?, context: Context) throws -> [String: [String]] {
+    guard let splitsNode = node, !isNull(splitsNode) else {
+      throw context.fail("missing key 'splits' (split name -> list of files or glob patterns under --data-dir)")
+    }
+    guard case .mapping(let splitMapping) = splitsNode, !splitMapping.isEmpty else {
+      throw context.fail("key 'splits': expected a mapping of split names to lists of files, e.g. test: [data.txt]", at: splitsNode)
+    }
+    var splits: [String: [String]] = [:]
+    for (splitKey, list) in splitMapping {
+      guard case .scalar(let s) = splitKey, !s.string.isEmpty else {
+        throw context.fail("key 'splits': split names must be plain words", at: splitKey)
+      }
+      let split = s.string
+      guard splits[split] == nil else { throw context.fail("key 'splits': split '\(split)' appears twice", at: splitKey) }
+      guard case .sequence(let items) = list, !items.isEmpty else {
+        throw context.fail("key 'splits.\(split)': expected a non-empty list of file names or glob patterns", at: list)
+      }
+      splits[split] = try items.map { item in
+        guard case .scalar(let entry) = item, !isNull(item), !entry.string.isEmpty else {
+          throw context.fail("key 'splits.\(split)': every entry must be a file name or glob pattern", at: item)
+        }
+        do {
+          return try RelativePath(validating: entry.string).string
+        } catch {
+          throw context.fail("key 'splits.\(split)': \(error); entries are read under --data-dir", at: item)
+        }
+      }
+    }
+    return splits
   }
 
   /// `field`, `join` and `columns`: what the jsonl and csv readers take from a record (`TextFields`).
