@@ -22,7 +22,7 @@ struct FewShot: ParsableCommand {
   @Option(name: .customLong("model"), help: "A checkpoint directory or file (repeat for several models).")
   var models: [String] = []
 
-  @Option(help: "Comma-separated few-shot task names (gsm8k, gsm8k_ltm, arithmetic_2da, lambada_openai, ag_news, wikitext, …) or task file paths.")
+  @Option(help: "Comma-separated few-shot task names (gsm8k, gsm8k_ltm, arithmetic_2da, lambada_openai, ag_news_topic, wikitext, …) or task file paths.")
   var tasks: String
 
   @Option(help: ArgumentHelp("Demonstrations per document, or a comma-separated list (0,5,10); default: each task's num_fewshot.", valueName: "K[,K…]"))

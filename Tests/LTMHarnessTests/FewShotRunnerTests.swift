@@ -81,7 +81,7 @@ final class FewShotRunnerTests: XCTestCase {
   func testRunWritesResultsSamplesAndReportForEveryOutputType() throws {
     let out = tempDir()
     let fake = FakeFewShotModel()
-    let tasks = ["arithmetic_2da", "lambada_openai", "gsm8k_ltm", "gsm8k", "ag_news"]
+    let tasks = ["arithmetic_2da", "lambada_openai", "gsm8k_ltm", "gsm8k", "ag_news_topic"]
     let outputs = try runner(try config(out, tasks: tasks, shots: [0, 2], limit: 3), [fake]).run()
     let section = try XCTUnwrap(outputs.document.fewshot)
     XCTAssertEqual(section.results.count, tasks.count * 2)
@@ -124,7 +124,7 @@ final class FewShotRunnerTests: XCTestCase {
     XCTAssertEqual(gsmLines.filter { $0.documentID == 0 && $0.correct == true }.map(\.candidate), [1])
     let cot = try result("gsm8k", 2)
     XCTAssertEqual(cot.metrics.map(\.name), ["exact_match,strict-match", "exact_match,flexible-extract"])
-    let ag = try result("ag_news", 0)
+    let ag = try result("ag_news_topic", 0)
     XCTAssertEqual(ag.metrics.map(\.name), ["acc", "acc_norm_chars"])
     XCTAssertTrue(ag.partialReasons.contains("first 3 of 7600 documents (--limit)"))
     XCTAssertFalse(ag.complete)
@@ -294,14 +294,14 @@ final class FewShotRunnerTests: XCTestCase {
   /// count of each continuation, beside ltm-bench's own.
   func testSamplesCarryLMEvalFields() throws {
     let out = tempDir()
-    let outputs = try runner(try config(out, tasks: ["lambada_openai", "ag_news"], shots: [0], limit: 2), [FakeFewShotModel()]).run()
+    let outputs = try runner(try config(out, tasks: ["lambada_openai", "ag_news_topic"], shots: [0], limit: 2), [FakeFewShotModel()]).run()
     let lines = try samples(outputs.samples)
     let lambada = try XCTUnwrap(lines.first { $0.task == "lambada_openai" })
     XCTAssertEqual(lambada.target, lambada.continuations?.first)
     XCTAssertEqual(lambada.isGreedy?.count, 1)
     XCTAssertEqual(lambada.continuationTokens?.count, 1)
     XCTAssertGreaterThan(lambada.continuationTokens?.first ?? 0, 0)
-    let news = try XCTUnwrap(lines.first { $0.task == "ag_news" })
+    let news = try XCTUnwrap(lines.first { $0.task == "ag_news_topic" })
     XCTAssertEqual(news.continuationTokens?.count, 4)
     XCTAssertNotNil(Int(news.target ?? ""), "multiple choice: lm-eval's target is the gold index")
     let raw = try String(contentsOf: outputs.samples, encoding: .utf8)

@@ -13,7 +13,7 @@ final class FewShotTaskTests: XCTestCase {
   func testShippedTasksLoad() throws {
     let names = try catalog().names
     let arithmetic = ["1dc", "2da", "2dm", "2ds", "3da", "3ds", "4da", "4ds", "5da", "5ds"].map { "arithmetic_\($0)" }
-    XCTAssertEqual(Set(names), Set(arithmetic + ["gsm8k_ltm", "gsm8k", "lambada_openai", "ag_news", "wikitext"]))
+    XCTAssertEqual(Set(names), Set(arithmetic + ["gsm8k_ltm", "gsm8k", "lambada_openai", "ag_news_topic", "wikitext"]))
     let gsm8k = try catalog().task(named: "gsm8k_ltm")
     XCTAssertEqual(gsm8k.outputType, .generate)
     XCTAssertEqual(gsm8k.format(forFamily: "ltm").generation.maxNewTokens, 50)
@@ -120,7 +120,7 @@ final class FewShotTaskTests: XCTestCase {
 
   func testAGNewsMultipleChoice() throws {
     let data = try SharedData.file("data")
-    let task = try catalog().task(named: "ag_news")
+    let task = try catalog().task(named: "ag_news_topic")
     let docs = try task.documents(split: "test", dataDirectory: data)
     XCTAssertEqual(docs.count, 7600)
     let text = try task.promptText(for: docs[0], shots: [], family: "gpt2")
