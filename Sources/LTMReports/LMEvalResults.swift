@@ -11,7 +11,7 @@ public enum LMEvalResults {
   public static func documents(_ doc: ResultsDocument) -> [String: [String: Any]] {
     guard let section = doc.fewshot else { return [:] }
     var out: [String: [String: Any]] = [:]
-    for model in Self.ordered(section.results.map(\.model)) {
+    for model in ordered(section.results.map(\.model)) {
       let rows = section.results.filter { $0.model == model }
       var results: [String: Any] = [:], versions: [String: Any] = [:], nShot: [String: Any] = [:]
       var higher: [String: Any] = [:], samples: [String: Any] = [:], own: [String: Any] = [:]
@@ -56,10 +56,5 @@ public enum LMEvalResults {
   /// A model id as a file name: anything but letters, digits, '.', '-' and '_' becomes '_' (lm-eval sanitises too).
   public static func fileName(model: String) -> String {
     String(model.unicodeScalars.map { CharacterSet.alphanumerics.contains($0) || "._-".unicodeScalars.contains($0) ? Character($0) : "_" }) + ".json"
-  }
-
-  static func ordered(_ items: [String]) -> [String] {
-    var seen = Set<String>()
-    return items.filter { seen.insert($0).inserted }
   }
 }

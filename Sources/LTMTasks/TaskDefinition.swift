@@ -32,27 +32,7 @@ enum TaskDefinition {
 
   static func parse(yaml: String, file: String) throws -> TaskSpec {
     let context = Context(file: file)
-    let root: Node?
-    do {
-      root = try Yams.compose(yaml: yaml)
-    } catch {
-      throw context.fail("not valid YAML: \(yamlMessage(error))")
-    }
-    guard let root else { throw context.fail("the file is empty") }
-    guard case .mapping(let mapping) = root else {
-      throw context.fail("expected a mapping of keys (\(keys.joined(separator: ", ")))", at: root)
-    }
-
-    var values: [String: Node] = [:]
-    for (keyNode, value) in mapping {
-      guard case .scalar(let scalar) = keyNode else { throw context.fail("keys must be plain words", at: keyNode) }
-      let key = scalar.string
-      guard keys.contains(key) else {
-        throw context.fail("unknown key '\(key)' (allowed: \(keys.joined(separator: ", ")))", at: keyNode)
-      }
-      guard values[key] == nil else { throw context.fail("key '\(key)' appears twice", at: keyNode) }
-      values[key] = value
-    }
+    let values = try topLevel(yaml: yaml, keys: keys, context: context)
 
     var version = TaskSpec.currentVersion
     if let node = values["version"], !isNull(node) {
@@ -110,6 +90,31 @@ enum TaskDefinition {
     return TaskSpec(
       name: name, description: description, reader: reader, detokenizer: detokenizer, defaultSplit: defaultSplit,
       splits: splits, field: field, columns: columns, expectedFiles: expectedFiles, version: version, taskFileDirectory: taskFileDirectory)
+  }
+
+  /// The top-level mapping of a task or preset file, key → node, every key one of `keys` and none twice.
+  static func topLevel(yaml: String, keys: [String], context: Context) throws -> [String: Node] {
+    let root: Node?
+    do {
+      root = try Yams.compose(yaml: yaml)
+    } catch {
+      throw context.fail("not valid YAML: \(yamlMessage(error))")
+    }
+    guard let root else { throw context.fail("the file is empty") }
+    guard case .mapping(let mapping) = root else {
+      throw context.fail("expected a mapping of keys (\(keys.joined(separator: ", ")))", at: root)
+    }
+    var values: [String: Node] = [:]
+    for (keyNode, value) in mapping {
+      guard case .scalar(let scalar) = keyNode else { throw context.fail("keys must be plain words", at: keyNode) }
+      let key = scalar.string
+      guard keys.contains(key) else {
+        throw context.fail("unknown key '\(key)' (allowed: \(keys.joined(separator: ", ")))", at: keyNode)
+      }
+      guard values[key] == nil else { throw context.fail("key '\(key)' appears twice", at: keyNode) }
+      values[key] = value
+    }
+    return values
   }
 
   /// `splits`: split name → file names or glob patterns, each a plain relative path (read under --data-dir, or beside
@@ -178,8 +183,8 @@ enum TaskDefinition {
     return (TextFields(names, join: join), columns)
   }
 
-  /// Builds the one-line errors of one file.
-  private struct Context {
+  /// Builds the one-line errors of one file (task and preset files).
+  struct Context {
     var file: String
 
     func fail(_ reason: String, at node: Node? = nil) -> TaskError {

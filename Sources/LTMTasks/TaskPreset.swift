@@ -23,24 +23,17 @@ public struct TaskPreset: Sendable, Equatable {
     return try parse(yaml: text, file: file.path)
   }
 
+  /// Read as strictly as a task file, by the same reader (`TaskDefinition.topLevel`, its `Context`).
   static func parse(yaml text: String, file: String) throws -> TaskPreset {
-    let fail = { (reason: String) in TaskError.invalidDefinition(file: file, reason: reason) }
-    let root: Node?
-    do { root = try Yams.compose(yaml: text) } catch { throw fail("not valid YAML: \(oneLine(error))") }
-    guard case .mapping(let mapping)? = root else { throw fail("expected a mapping of keys (\(keys.joined(separator: ", ")))") }
-    var values: [String: Node] = [:]
-    for (key, value) in mapping {
-      guard let name = key.scalar?.string, keys.contains(name) else {
-        throw fail("unknown key '\(key.scalar?.string ?? "?")' (allowed: \(keys.joined(separator: ", ")))")
-      }
-      values[name] = value
+    let context = TaskDefinition.Context(file: file)
+    let values = try TaskDefinition.topLevel(yaml: text, keys: keys, context: context)
+    let name = try context.requiredString("name", in: values)
+    guard case .sequence(let list)? = values["tasks"], !list.isEmpty else {
+      throw context.fail("key 'tasks': expected a non-empty list of task names", at: values["tasks"])
     }
-    guard let name = values["name"]?.scalar?.string, !name.isEmpty else { throw fail("missing key 'name'") }
-    guard case .sequence(let list)? = values["tasks"], !list.isEmpty,
-      case let tasks = list.compactMap({ $0.scalar?.string }), tasks.count == list.count, !tasks.contains("")
-    else { throw fail("key 'tasks': expected a non-empty list of task names") }
-    guard Set(tasks).count == tasks.count else { throw fail("key 'tasks': a task is listed twice") }
-    return TaskPreset(name: name, description: values["description"]?.scalar?.string, tasks: tasks)
+    let tasks = try context.names("tasks", values["tasks"]!)
+    guard Set(tasks).count == tasks.count else { throw context.fail("key 'tasks': a task is listed twice", at: values["tasks"]) }
+    return TaskPreset(name: name, description: try context.optionalString("description", in: values), tasks: tasks)
   }
 }
 
