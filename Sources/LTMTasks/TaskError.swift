@@ -10,8 +10,8 @@ public enum TaskError: Error, CustomStringConvertible, Equatable {
   /// A listed data file is absent; `path` is as written in the task, relative to `root` ("--data-dir", or the
   /// task file's folder for a task with `relative_to: task_file`).
   case missingFile(task: String, split: String, path: String, root: String = "--data-dir")
-  /// A glob pattern of the task matched no file under `--data-dir`.
-  case noMatchingFiles(task: String, split: String, pattern: String)
+  /// A glob pattern of the task matched no file under `root` (as for `missingFile`).
+  case noMatchingFiles(task: String, split: String, pattern: String, root: String = "--data-dir")
   case unreadable(path: String, reason: String)
   /// One record of a data file is unusable (a JSON line without its text field, say); `line` is 1-based.
   case invalidRecord(file: String, line: Int, reason: String)
@@ -34,8 +34,8 @@ public enum TaskError: Error, CustomStringConvertible, Equatable {
       return "task \(task) has no split '\(split)' (it has: \(known.joined(separator: ", ")))"
     case .missingFile(let task, let split, let path, let root):
       return "task \(task) split \(split): missing data file \(path) (relative to \(root))"
-    case .noMatchingFiles(let task, let split, let pattern):
-      return "task \(task) split \(split): no data file matches \(pattern) (relative to --data-dir)"
+    case .noMatchingFiles(let task, let split, let pattern, let root):
+      return "task \(task) split \(split): no data file matches \(pattern) (relative to \(root))"
     case .unreadable(let path, let reason): return "cannot read \(path): \(reason)"
     case .invalidRecord(let file, let line, let reason): return "\(file) line \(line): \(reason)"
     case .emptyDataset(let task, let split): return "task \(task) split \(split): the data files hold no examples"

@@ -103,6 +103,8 @@ public struct TaskSpec: Sendable, Codable, Equatable {
   /// The files of `split` with their paths relative to `dataDirectory` (as error messages name them).
   public func resolvedFiles(split: String, dataDirectory: URL) throws -> [(url: URL, relativePath: String)] {
     let root = taskFileDirectory ?? dataDirectory
+    // How errors name the root: the option, or the task file's folder.
+    let rootName = taskFileDirectory.map { "the task file's folder \($0.path)" } ?? "--data-dir"
     guard let entries = splits[split] else {
       throw TaskError.unknownSplit(task: name, split: split, known: splitNames)
     }
@@ -115,13 +117,13 @@ public struct TaskSpec: Sendable, Codable, Equatable {
     for entry in entries {
       if DataFiles.isPattern(entry) {
         let matches = DataFiles.expand(entry, under: root)
-        guard !matches.isEmpty else { throw TaskError.noMatchingFiles(task: name, split: split, pattern: entry) }
+        guard !matches.isEmpty else { throw TaskError.noMatchingFiles(task: name, split: split, pattern: entry, root: rootName) }
         matches.forEach(add)
       } else {
         var isDirectory: ObjCBool = false
         let path = root.appendingPathComponent(entry).path
         guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) else {
-          throw TaskError.missingFile(task: name, split: split, path: entry, root: taskFileDirectory.map { "the task file's folder \($0.path)" } ?? "--data-dir")
+          throw TaskError.missingFile(task: name, split: split, path: entry, root: rootName)
         }
         guard !isDirectory.boolValue else {
           throw TaskError.unreadable(path: entry, reason: "is a directory, not a data file")

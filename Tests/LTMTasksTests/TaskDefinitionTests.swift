@@ -185,6 +185,10 @@ final class TaskDefinitionTests: XCTestCase {
     try FileManager.default.removeItem(at: dir.appendingPathComponent("tiny.txt"))
     let missing = errorMessage { _ = try spec.examples(split: "test", dataDirectory: elsewhere) } ?? ""
     XCTAssertTrue(missing.contains("tiny.txt") && missing.contains("the task file's folder"), missing)
+    var globbed = spec
+    globbed.splits["test"] = ["*.jsonl"]
+    let unmatched = errorMessage { _ = try globbed.examples(split: "test", dataDirectory: elsewhere) } ?? ""
+    XCTAssertTrue(unmatched.contains("*.jsonl") && unmatched.contains("the task file's folder"), unmatched)
     XCTAssertNil(try TaskSpec.parse(yaml: Self.tinyYAML, file: yaml.path).taskFileDirectory, "default: --data-dir")
     for (text, needle) in [
       (Self.tinyYAML + "\nrelative_to: home", "key 'relative_to'"),
