@@ -13,7 +13,7 @@ public enum CheckpointError: Error, CustomStringConvertible, Equatable {
   /// A NaN or ±Inf weight: the checkpoint's content is broken (a run leaves that model out and goes on with the others).
   case nonFiniteWeight(path: String, tensor: String, value: Float, index: Int)
   /// The weights as fp32 would not fit in the memory this process may use.
-  case exceedsMemory(model: String, what: String, estimatedBytes: UInt64, limitBytes: UInt64, limitSource: String)
+  case exceedsMemory(model: String, what: String, estimatedBytes: UInt64, limit: UsableMemory.Limit)
   /// The unpickler met a global it does not allow (it never executes anything).
   case forbiddenGlobal(path: String, name: String)
   case malformedPickle(path: String, reason: String)
@@ -30,9 +30,7 @@ public enum CheckpointError: Error, CustomStringConvertible, Equatable {
     case .badTensor(let p, let t, let r): text = Self.prefix(p) + (t.isEmpty ? "" : "tensor \(t): ") + r
     case .nonFiniteWeight(let p, let t, let v, let i):
       text = Self.prefix(p) + Self.tensor(t) + "holds a non-finite value (\(v) at flat index \(i)): the checkpoint is corrupt"
-    case .exceedsMemory(let m, let w, let e, let l, let s):
-      text = "\(m) needs an estimated \(UsableMemory.describe(bytes: e)) (\(e) bytes) for \(w), more than the "
-        + "\(UsableMemory.describe(bytes: l)) this process may use (\(s)); nothing was loaded"
+    case .exceedsMemory(let m, let w, let e, let l): text = l.refusal(m, needs: e, for: w) + "; nothing was loaded"
     case .forbiddenGlobal(let p, let n):
       text = Self.prefix(p)
         + "the pickle references \(n), which ltm-bench refuses to load (only tensors and plain containers are allowed)"

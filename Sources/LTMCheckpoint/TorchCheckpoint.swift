@@ -94,7 +94,7 @@ public enum TorchCheckpoint {
     // The storages are read into memory: refuse an archive that could not be held before reading any of it.
     let limit = try UsableMemory.limit()
     guard UInt64(storageBytes) <= limit.bytes else {
-      throw CheckpointError.exceedsMemory(model: path, what: "its tensor storages", estimatedBytes: UInt64(storageBytes), limitBytes: limit.bytes, limitSource: limit.source)
+      throw CheckpointError.exceedsMemory(model: path, what: "its tensor storages", estimatedBytes: UInt64(storageBytes), limit: limit)
     }
 
     var unpickler = Unpickler(

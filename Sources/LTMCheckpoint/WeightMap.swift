@@ -16,7 +16,7 @@ public struct WeightMap {
     let bytes = Self.estimatedBytes(archive)
     guard bytes <= limit.bytes else {
       throw CheckpointError.exceedsMemory(
-        model: model, what: "its weights (fp32, plus the raw bytes held in memory)", estimatedBytes: bytes, limitBytes: limit.bytes, limitSource: limit.source)
+        model: model, what: "its weights (fp32, plus the raw bytes held in memory)", estimatedBytes: bytes, limit: limit)
     }
   }
 

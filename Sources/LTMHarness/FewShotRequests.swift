@@ -66,22 +66,23 @@ struct FewShotEncoder {
   /// lm-eval's `loglikelihood_rolling` requests of a document: `get_rolling_token_windows(tokens, prefix_token,
   /// max_seq_len = L, context_len = 1)` made disjoint (`make_disjoint_window`), L = `requestTokenLimit − 1` (the
   /// context length of an autoregressive model). The first window predicts the first L tokens from the prefix token;
-  /// each later one predicts the next L tokens from the one before them, and the last, shorter one gets a full context. Summing the windows' log-likelihoods
-  /// gives log p(document) with every token predicted once.
+  /// each later one predicts the next L tokens from the one before them, and the last, shorter one gets a full context.
+  /// Summing the windows' log-likelihoods gives log p(document) with every token predicted once.
   /// `contextTokens` (a family's `rollingContextTokens`) caps every window's context, the last one's included.
   func rollingWindows(_ text: String, contextTokens: Int? = nil) throws -> [LoglikelihoodRequest] {
     let tokens = encode(text)
     // An empty document has no windows and log-likelihood 0, as in lm-eval (it still counts its one word).
     guard !tokens.isEmpty else { return [] }
-    // lm-eval's max_seq_len: the model's input length (a diffusion model, which reads the continuation too, one less).
-    let maxLength = requestTokenLimit - 1, predictionLength = requestTokenLimit - 1
+    // lm-eval's max_seq_len (with context_len 1 it is also every window's prediction length): the model's input
+    // length; a diffusion model, which reads the continuation too, one less.
+    let maxLength = requestTokenLimit - 1
     var windows: [LoglikelihoodRequest] = []
     let first = min(maxLength, tokens.count)
     // First window: [prefix] + tokens[..<first-1] as input, tokens[..<first] predicted; disjoint: context = [prefix].
     windows.append(LoglikelihoodRequest(context: [prefixToken], continuation: Array(tokens[..<first])))
     var predicted = first
     while predicted < tokens.count {
-      let length = min(tokens.count - predicted, predictionLength)
+      let length = min(tokens.count - predicted, maxLength)
       let end = predicted + length
       // Input tokens[end-maxLength-1 ..< end-1]; predicted tokens[end-length ..< end]; the disjoint context is the
       // input minus its overlap with the prediction.

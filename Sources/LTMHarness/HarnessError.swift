@@ -19,9 +19,7 @@ public enum HarnessError: Error, CustomStringConvertible, Equatable {
     case .blockTooLong(let model, let blockLength, let contextLength):
       return "model \(model) accepts at most \(contextLength) tokens, but the protocol makes \(blockLength)-token blocks"
     case .cache(let message): return "block cache: \(message)"
-    case .exceedsMemory(let what, let bytes, let limit, let advice):
-      return "this run needs an estimated \(UsableMemory.describe(bytes: bytes)) (\(bytes) bytes: \(what)), more than the "
-        + "\(UsableMemory.describe(bytes: limit.bytes)) this process may use (\(limit.source)); \(advice)"
+    case .exceedsMemory(let what, let bytes, let limit, let advice): return limit.refusal("this run", needs: bytes, for: what) + "; \(advice)"
     }
   }
 }

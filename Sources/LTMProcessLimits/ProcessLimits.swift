@@ -41,6 +41,13 @@ public enum UsableMemory {
       self.bytes = bytes
       self.source = source
     }
+
+    /// The one wording of every refusal against this limit: "`subject` needs an estimated 1.5 GiB (… bytes) for
+    /// `what`, more than the 1.0 GiB this process may use (`source`)".
+    public func refusal(_ subject: String, needs bytes: UInt64, for what: String) -> String {
+      "\(subject) needs an estimated \(UsableMemory.describe(bytes: bytes)) (\(bytes) bytes) for \(what), more than the "
+        + "\(UsableMemory.describe(bytes: self.bytes)) this process may use (\(source))"
+    }
   }
 
   /// The tightest limit. Throws only when `LTM_BENCH_MEMORY_LIMIT` is set to something that is not a size.
