@@ -93,7 +93,7 @@ public struct PublishedTable: Sendable, Equatable, Decodable {
     case .dataCorrupted(let c): (path, text) = (c.codingPath, c.debugDescription)
     @unknown default: return String(describing: error)
     }
-    let where_ = path.map { $0.intValue.map { "[\($0)]" } ?? ".\($0.stringValue)" }.joined().trimmingCharacters(in: ["."])
+    let where_ = codingPathText(path)
     return (where_.isEmpty ? "" : where_ + ": ") + text.split(whereSeparator: \.isNewline).joined(separator: " ")
   }
 

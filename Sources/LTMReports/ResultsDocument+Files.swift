@@ -28,8 +28,7 @@ extension ResultsDocument {
   }
 
   private static func path(_ keys: [CodingKey]) -> String {
-    guard !keys.isEmpty else { return "the top level (an ltm-bench results file is a JSON object)" }
-    return keys.map { $0.intValue.map { "[\($0)]" } ?? ".\($0.stringValue)" }.joined().trimmingCharacters(in: ["."])
+    keys.isEmpty ? "the top level (an ltm-bench results file is a JSON object)" : codingPathText(keys)
   }
 
   /// This run as a baseline file: per-block scores dropped (a baseline keeps the numbers, not the blocks) and
@@ -48,4 +47,10 @@ extension ResultsDocument {
     }
     return doc
   }
+}
+
+/// A decoding error's key path as a reader writes it: `results[2].ppl`; "" at the top level. Shared by the files
+/// the reports read (results.json, the published-numbers table).
+func codingPathText(_ keys: [CodingKey]) -> String {
+  keys.map { $0.intValue.map { "[\($0)]" } ?? ".\($0.stringValue)" }.joined().trimmingCharacters(in: ["."])
 }
