@@ -6,7 +6,10 @@ import XCTest
 
 /// The papers' zero-shot table in report.html (#15): a `--tasks paper` run (fixture: gpt2-tiny, ltm-gpt2vocab and
 /// mdlm-gpt2vocab, one block per column, `mdlm` protocol) as models × the seven columns with `=`/`≤` on every cell,
-/// beside the published rows of the run's protocol, each labelled with its table, unconfirmed values marked.
+/// beside the published rows of the run's protocol, each labelled with its table, unconfirmed values marked. The
+/// fixture is that run's results.json (`ltm-bench zero-shot --model …/gpt2-tiny --model …/ltm-gpt2vocab/ckpt.pt
+/// --model …/mdlm-gpt2vocab --tasks paper --protocol mdlm --limit-blocks 1 --inference-steps 2`, as
+/// `ZeroShotDatasetPipelineTests.testThePaperPresetScoresSevenColumnsForEveryFamily` sets up its data folder).
 final class PaperTableTests: XCTestCase {
   static let tasks = ["ptb", "wikitext2", "lm1b", "lambada", "ag_news", "pubmed", "arxiv"]
 
