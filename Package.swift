@@ -48,7 +48,7 @@ let package = Package(
     .target(name: "LTMTokenizer"),
     .target(
       name: "LTMModels",
-      dependencies: ["LTMTensor", "LTMCheckpoint", "LTMTokenizer"]),
+      dependencies: ["LTMTensor", "LTMCheckpoint", "LTMTokenizer", "LTMMetrics"]),
     .target(name: "LTMTasks", dependencies: ["LTMPaths", "Yams", .product(name: "Mustache", package: "swift-mustache")]),
     .target(name: "LTMMetrics"),
     .target(name: "LTMMauve", dependencies: ["LTMTensor", "LTMCheckpoint", "CBLAS"]),
@@ -70,7 +70,7 @@ let package = Package(
       ]),
     .executableTarget(
       name: "ltm-bench",
-      dependencies: ["LTMHarness", "LTMMauve", "LTMDownload", .product(name: "ArgumentParser", package: "swift-argument-parser")]),
+      dependencies: ["LTMHarness", .product(name: "ArgumentParser", package: "swift-argument-parser")]),
 
     // Test support: locating ../shared, tolerance helpers. Not shipped in the product.
     .target(name: "LTMTestSupport"),
@@ -84,7 +84,7 @@ let package = Package(
     // ZIPFoundation only to inflate the PNG that the headless-Chromium test renders.
     .testTarget(
       name: "LTMReportsTests",
-      dependencies: ["LTMReports", "LTMTestSupport", .product(name: "ZIPFoundation", package: "ZIPFoundation")],
+      dependencies: ["LTMReports", "LTMMetrics", "LTMTestSupport", .product(name: "ZIPFoundation", package: "ZIPFoundation")],
       exclude: ["Fixtures"]),
     // Yams reads the Kubernetes manifests that ClusterRecipeTests checks against the Slurm scripts.
     .testTarget(

@@ -150,7 +150,7 @@ public enum Benchmarks {
     let prefixes = (0..<samples).map { _ in (0..<prefixTokens).map { _ in Int32(rng.next() % 50257) } }
     let t0 = DispatchTime.now().uptimeNanoseconds
     let r = try model.sample(
-      prefixes: prefixes, length: prefixTokens + newTokens, settings: MDLMSamplingSettings(steps: steps),
+      prefixes: prefixes, length: prefixTokens + newTokens, settings: DiffusionSamplingOptions(steps: steps),
       seeds: TokenSampler.rowSeeds(base: 1, count: samples))
     let seconds = Double(DispatchTime.now().uptimeNanoseconds - t0) / 1e9
     let calls = Double(r.networkCalls.reduce(0, +)) / Double(samples)

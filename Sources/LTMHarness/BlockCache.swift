@@ -1,5 +1,6 @@
 import Foundation
 import LTMReports
+import LTMMetrics
 
 /// Per-block scores on disk (`block-cache.jsonl` in the output directory), so an interrupted or extended run
 /// (`--limit-blocks` raised, another shard, more tasks) recomputes nothing it already has: each block's record

@@ -22,8 +22,9 @@ public struct FewShotConfiguration: Sendable {
   public var shard: ShardInfo?
   public var threads: Int
   public var useCache: Bool
-  /// Passed to the model factory (LTM fits, inference steps, fast lr).
-  public var adapter: FewShotAdapterOptions
+  /// The family settings handed to each model's few-shot adapter (posterior fits, steps, fast lr; diffusion draws
+  /// and sampler steps), read by the families that accept them.
+  public var modelOptions: ModelRunOptions
   /// Resamples for the bootstrap standard error of perplexity.
   public var bootstrapIterations: Int
 
@@ -31,7 +32,7 @@ public struct FewShotConfiguration: Sendable {
     modelPaths: [URL], taskNames: [String], shots: [Int]? = nil, limit: Int? = nil, dataDirectory: URL,
     outputDirectory: URL, tasksDirectory: URL, tokenizerDirectory: URL? = nil, seed: UInt64 = 0,
     shotPool: ShotPool = .fewshot, shard: ShardInfo? = nil, threads: Int = ThreadCount.usable, useCache: Bool = true,
-    adapter: FewShotAdapterOptions = FewShotAdapterOptions(), bootstrapIterations: Int = 1000
+    modelOptions: ModelRunOptions = .init(), bootstrapIterations: Int = 1000
   ) {
     self.modelPaths = modelPaths
     self.taskNames = taskNames
@@ -46,7 +47,7 @@ public struct FewShotConfiguration: Sendable {
     self.shard = shard
     self.threads = threads
     self.useCache = useCache
-    self.adapter = adapter
+    self.modelOptions = modelOptions
     self.bootstrapIterations = bootstrapIterations
   }
 
@@ -63,15 +64,6 @@ public struct FewShotConfiguration: Sendable {
     return values
   }
 
-  /// Parses `--shot-pool`.
-  public static func parseShotPool(_ text: String) throws -> ShotPool {
-    guard let pool = ShotPool(rawValue: text) else {
-      throw HarnessError.invalidArgument(
-        "--shot-pool must be \(ShotPool.allCases.map(\.rawValue).joined(separator: " or ")), got '\(text)'")
-    }
-    return pool
-  }
-
   func validate() throws {
     if modelPaths.isEmpty { throw HarnessError.invalidArgument("no model given: pass --model PATH") }
     if taskNames.isEmpty { throw HarnessError.invalidArgument("no task given: pass --tasks gsm8k_ltm,arithmetic_2da,lambada_openai") }
@@ -80,43 +72,11 @@ public struct FewShotConfiguration: Sendable {
     try ThreadCount.validate(threads)
     if bootstrapIterations < 2 { throw HarnessError.invalidArgument("bootstrap iterations must be at least 2") }
     try InputChecks.validate(dataDirectory: dataDirectory, modelPaths: modelPaths, shard: shard)
-    try adapter.validate()
-  }
-}
-
-/// Family-specific settings handed to the model factory (`makeFewShotModel`).
-public struct FewShotAdapterOptions: Sendable, Equatable {
-  /// LTM: independent posterior fits per document, each decoded greedily (pass@K); nil: the task's candidates.
-  public var fits: Int?
-  /// LTM: posterior-inference steps; nil: the checkpoint's num_steps.
-  public var inferenceSteps: Int?
-  /// LTM: fast-loop learning rate; nil: the checkpoint's fast_lr.
-  public var fastLearningRate: Double?
-  /// MDLM: (t, mask) draws per NELBO of a loglikelihood (`--time-samples`); nil: 1.
-  public var timeSamples: Int?
-  /// MDLM: reverse steps T of the prefix-conditioned sampler (`--steps`); nil: 128.
-  public var samplerSteps: Int?
-
-  public init(fits: Int? = nil, inferenceSteps: Int? = nil, fastLearningRate: Double? = nil, timeSamples: Int? = nil, samplerSteps: Int? = nil) {
-    self.fits = fits
-    self.inferenceSteps = inferenceSteps
-    self.fastLearningRate = fastLearningRate
-    self.timeSamples = timeSamples
-    self.samplerSteps = samplerSteps
-  }
-
-  public var isDefault: Bool { self == FewShotAdapterOptions() }
-
-  func validate() throws {
-    if let fits, fits < 1 { throw HarnessError.invalidArgument("--fits must be at least 1, got \(fits)") }
-    if let t = inferenceSteps, t < 0 { throw HarnessError.invalidArgument("--inference-steps must be ≥ 0, got \(t)") }
-    if let lr = fastLearningRate, !(lr > 0 && lr.isFinite) {
-      throw HarnessError.invalidArgument("--fast-lr must be a positive number, got \(lr)")
+    try modelOptions.validate()
+    _ = try modelOptions.latent.singleSteps(command: "fewshot")
+    if let k = modelOptions.latent.freshSamples {
+      throw HarnessError.invalidArgument("--elbo-samples \(k): fresh-ε bounds are a zero-shot estimate; few-shot fits report the fitted ε's bound")
     }
-    if let k = timeSamples, !(1...OptionBounds.samples).contains(k) {
-      throw HarnessError.invalidArgument("--time-samples must be in 1...\(OptionBounds.samples), got \(k)")
-    }
-    if let t = samplerSteps, t < 1 { throw HarnessError.invalidArgument("--steps must be at least 1, got \(t)") }
   }
 }
 
@@ -134,14 +94,4 @@ public struct FewShotModelEntry {
     self.info = info
     self.cacheKey = cacheKey
   }
-}
-
-/// The few-shot adapter of a loaded checkpoint (GPT-2, LTM or MDLM; `FewShotAdapters.swift`), with the command's
-/// family settings mapped onto it.
-public func makeFewShotModel(loaded: LoadedModel, options: FewShotAdapterOptions) throws -> FewShotLanguageModel {
-  try options.validate()
-  let defaults = FewShotModelOptions()
-  return try fewShotModel(loaded, options: FewShotModelOptions(
-    ltmSteps: options.inferenceSteps, ltmFastLearningRate: options.fastLearningRate, ltmFits: options.fits ?? defaults.ltmFits,
-    mdlmTimeSamples: options.timeSamples ?? defaults.mdlmTimeSamples, mdlmSamplerSteps: options.samplerSteps ?? defaults.mdlmSamplerSteps))
 }

@@ -11,7 +11,7 @@ import LTMTokenizer
 /// journalled in `fewshot-cache.jsonl` as soon as it is computed, so a killed run resumes without recomputing.
 public final class FewShotRunner {
   /// Loads model `index` of the run (path, position, labels already taken). Tests pass a fake; the default loads
-  /// the checkpoint and asks `makeFewShotModel` for its adapter.
+  /// the checkpoint and asks its family for its adapter (`fewShotModel`).
   public typealias ModelSource = (_ path: URL, _ index: Int, _ taken: [String]) throws -> FewShotModelEntry
 
   public static let samplesFileName = "samples.jsonl"
@@ -62,16 +62,7 @@ public final class FewShotRunner {
     }
     let descriptors = models.map(\.model.descriptor)
     try RunMemory.check(descriptors, tokensPerBatch: descriptors.map(\.contextLength).max() ?? 0, batchLabel: "one full-context document")
-    if config.adapter.fits != nil || config.adapter.inferenceSteps != nil || config.adapter.fastLearningRate != nil,
-      !models.contains(where: { $0.model.descriptor.family == "ltm" })
-    {
-      throw HarnessError.invalidArgument("--fits, --inference-steps and --fast-lr apply to LTM checkpoints, and no --model is one")
-    }
-    if config.adapter.timeSamples != nil || config.adapter.samplerSteps != nil,
-      !models.contains(where: { $0.model.descriptor.family == "mdlm" })
-    {
-      throw HarnessError.invalidArgument("--time-samples and --steps apply to MDLM checkpoints, and no --model is one")
-    }
+    try config.modelOptions.rejectUnused(byFamilies: models.map(\.model.descriptor.family))
 
     var results: [FewShotResult] = []
     var samples: [FewShotSample] = []
@@ -272,11 +263,14 @@ public final class FewShotRunner {
     return (result, scorer.samples)
   }
 
-  /// The decoding settings of `task` for `family`; LTM's candidate count is `--fits` when given.
+  /// The decoding settings of `task` for `family`; a latent-inference family's candidate count (one greedy decode per
+  /// posterior fit) is `--fits` when given.
   func generationSettings(task: FewShotTask, family: String) -> FewShotGenerationSettings {
     let g = task.format(forFamily: family).generation
     var candidates = g.candidates
-    if family == "ltm", let fits = configuration.adapter.fits { candidates = fits }
+    if ModelRegistry.family(named: family, accepts: .latentInference), let fits = configuration.modelOptions.latent.fits {
+      candidates = fits
+    }
     return FewShotGenerationSettings(
       strategy: FewShotGenerationSettings.Strategy(rawValue: g.strategy) ?? .greedy, maxNewTokens: g.maxNewTokens,
       beams: g.beams, candidates: candidates, stopTokens: g.stopTokens)
@@ -296,7 +290,7 @@ public final class FewShotRunner {
     let loaded = try ModelRegistry.load(path: path)
     let provenance = try CheckpointProvenance(
       model: loaded, path: path, index: index, taken: taken, configuredTokenizer: config.tokenizerDirectory, progress: SilentProgress())
-    let adapter = try makeFewShotModel(loaded: loaded, options: config.adapter)
+    let adapter = try fewShotModel(loaded, options: config.modelOptions)
     let d = adapter.descriptor
     return FewShotModelEntry(
       model: adapter, tokenizer: provenance.tokenizer,

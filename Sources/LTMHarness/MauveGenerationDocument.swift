@@ -22,7 +22,7 @@ public struct MauveGenerationDocument: Codable, Sendable {
     public var ltmSteps: Int?
     public var ltmLearningRate: Double?
     /// MDLM ancestral-sampling settings (`--mdlm-steps`); absent when no MDLM checkpoint generated.
-    public var mdlmSampling: MDLMSamplingSettings?
+    public var mdlmSampling: DiffusionSamplingOptions?
     public var featuresOf = "continuation tokens only (prefix excluded), final ln_f hidden state at the last token"
     enum CodingKeys: String, CodingKey {
       case prompts, split, prefixTokens = "prefix_tokens", newTokens = "new_tokens", samplesPerPrompt = "samples_per_prompt"

@@ -24,11 +24,9 @@ public struct MauveGenerationConfiguration: Sendable {
   public var sampling = SamplingSettings()
   /// Generation seed (token draws, LTM fit start and ε).
   public var seed: UInt64 = 0
-  /// LTM fast loop on the prefix: checkpoint num_steps / fast_lr unless given.
-  public var ltmSteps: Int?
-  public var ltmLearningRate: Double?
-  /// MDLM checkpoints: ancestral sampling with T = `mdlm.steps` over prefix + new-tokens positions.
-  public var mdlm = MDLMSamplingSettings()
+  /// The family settings: the posterior fit on the prefix (checkpoint num_steps / fast_lr unless given), the
+  /// reverse steps of a diffusion sampler over prefix + new-tokens positions.
+  public var modelOptions = ModelRunOptions()
   public var settings = MauveSettings()
   public var seedCount = 1
   public var threads = ThreadCount.usable
@@ -50,6 +48,10 @@ public enum MauveGenerationRunner {
     public var files: [URL]
   }
 
+  /// mauve-text's `featurize_tokens_from_model`: texts cut to 1024 tokens; 8 texts per forward.
+  static let featureMaxLength = 1024
+  static let featureBatch = 8
+
   public static func run(_ config: MauveGenerationConfiguration) throws -> Outputs {
     guard !config.models.isEmpty else { throw HarnessError.invalidArgument("give at least one --model") }
     guard config.prefixTokens >= 1 else { throw HarnessError.invalidArgument("--prefix-tokens must be at least 1") }
@@ -62,12 +64,17 @@ public enum MauveGenerationRunner {
     try ThreadCount.validate(config.threads)
     try config.settings.validate()
     try config.sampling.validate()
+    try config.modelOptions.validate()
+    let ltmSteps = try config.modelOptions.latent.singleSteps(command: "mauve")
+    if let k = config.modelOptions.latent.freshSamples {
+      throw HarnessError.invalidArgument("--elbo-samples \(k): fresh-ε bounds are a zero-shot estimate; mauve generates from the fitted posterior")
+    }
     HarnessSettings.setThreads(config.threads)
     let started = Date()
 
     let featurizerLoaded = try ModelRegistry.load(path: URL(fileURLWithPath: config.featurizer))
-    guard let featurizer = featurizerLoaded.model as? GPT2Model else {
-      throw HarnessError.invalidArgument("--featurizer must be a GPT-2-family checkpoint (got family \(featurizerLoaded.family))")
+    guard let featurizer = featurizerLoaded.model as? TextFeaturizing else {
+      throw HarnessError.invalidArgument("--featurizer must be a checkpoint whose family featurizes text, as GPT-2 does (got family \(featurizerLoaded.family))")
     }
     let tokenizer: GPT2Tokenizer
     do {
@@ -93,15 +100,16 @@ public enum MauveGenerationRunner {
     if let n = config.numPrompts, prefixes.count < n {
       throw HarnessError.invalidArgument("only \(prefixes.count) texts in \(config.prompts) have \(need) tokens (--num-prompts \(n))")
     }
-    let referenceFeatures = try matrix(featurizer.features(texts: references))
+    let referenceFeatures = try matrix(featurizer.features(texts: references, maxLength: featureMaxLength, batch: featureBatch))
 
-    let scorer: GPT2Model?
+    let scorer: BlockScoringModel?
     if let path = config.scorer {
       let loaded = try ModelRegistry.load(path: URL(fileURLWithPath: path))
-      guard let gpt2 = loaded.model as? GPT2Model else {
-        throw HarnessError.invalidArgument("--scorer must be a GPT-2-family checkpoint (got family \(loaded.family))")
+      guard loaded.model.descriptor.bound == .exact else {
+        throw HarnessError.invalidArgument(
+          "--scorer must be an autoregressive checkpoint with an exact NLL, as GPT-2 (got family \(loaded.family), whose NLL is a bound)")
       }
-      scorer = gpt2
+      scorer = loaded.model
     } else {
       scorer = nil
     }
@@ -109,12 +117,19 @@ public enum MauveGenerationRunner {
     var results: [MauveGenerationDocument.ModelResult] = []
     var files: [URL] = []
     if let dir = config.outputDirectory { try OutputFolder.prepare(dir) }
+    try config.modelOptions.rejectUnused(byFamilies: config.models.map { try ModelRegistry.familyName(of: URL(fileURLWithPath: $0)) })
     for (mi, path) in config.models.enumerated() {
       let loaded = try ModelRegistry.load(path: URL(fileURLWithPath: path))
-      let samples = try generate(loaded, prefixes: prefixes, config: config)  // [prompt][sample]
+      guard let generator = loaded.model as? ContinuationGenerating else {
+        throw HarnessError.invalidArgument("\(loaded.family) checkpoints cannot generate")
+      }
+      let request = ContinuationRequest(
+        samplesPerPrompt: config.samplesPerPrompt, newTokens: config.newTokens, sampling: config.sampling, seed: config.seed,
+        options: config.modelOptions)
+      let samples = try generator.generateContinuations(prefixes: prefixes, request: request)  // [prompt][sample]
       // Ids the tokenizer cannot write (the LTM BOS) are dropped from the texts and from every statistic.
       let flat = samples.flatMap { $0 }.map { $0.filter { $0 >= 0 && Int($0) < tokenizer.vocabularySize } }
-      let q = try matrix(featurizer.features(texts: flat))
+      let q = try matrix(featurizer.features(texts: flat, maxLength: featureMaxLength, batch: featureBatch))
       let prepared = try Mauve.prepare(p: referenceFeatures, q: q, settings: config.settings)
       let seeds = (0..<config.seedCount).map { config.settings.seed + $0 }
       let runs = try seeds.map { try Mauve.score(prepared, seed: $0) }
@@ -147,7 +162,7 @@ public enum MauveGenerationRunner {
       }
       let first = runs[0]
       results.append(.init(
-        model: path, label: label, family: loaded.family, promptBOS: promptBOS(loaded), samples: flat.count,
+        model: path, label: label, family: loaded.family, promptBOS: generator.promptBOS, samples: flat.count,
         scores: .init(mauve: first.mauve, mauveStar: first.mauveStar, frontierIntegral: first.frontierIntegral,
                       frontierIntegralStar: first.frontierIntegralStar),
         seedSummary: MauveSeedSummary(runs), numBuckets: prepared.numBuckets, pcaDims: prepared.projection.dims,
@@ -165,9 +180,10 @@ public enum MauveGenerationRunner {
       protocolSettings: .init(
         prompts: config.prompts, split: config.split, prefixTokens: config.prefixTokens, newTokens: config.newTokens,
         samplesPerPrompt: config.samplesPerPrompt, promptsUsed: prefixes.count, featurizer: config.featurizer,
-        scorer: config.scorer, sampling: config.sampling, seed: config.seed, ltmSteps: config.ltmSteps,
-        ltmLearningRate: config.ltmLearningRate,
-        mdlmSampling: results.contains { $0.family == "mdlm" } ? config.mdlm : nil),
+        scorer: config.scorer, sampling: config.sampling, seed: config.seed, ltmSteps: ltmSteps,
+        ltmLearningRate: config.modelOptions.latent.fastLearningRate,
+        mdlmSampling: results.contains { ModelRegistry.family(named: $0.family, accepts: .diffusionSampling) }
+          ? config.modelOptions.diffusionSampling : nil),
       mauveSettings: .init(
         numBucketsRequested: s.numBuckets.map(String.init) ?? "auto", explainedVariance: s.explainedVariance,
         kmeansRestarts: s.kmeansRestarts, kmeansIterations: s.kmeansIterations, seed: s.seed,
@@ -208,86 +224,10 @@ public enum MauveGenerationRunner {
     return try task.examples(split: config.split ?? task.defaultSplit, dataDirectory: dataDirectory)
   }
 
-  /// [prompt][sample] continuations of `newTokens` tokens from a GPT-2, LTM or MDLM checkpoint; sample k of prompt
-  /// i draws from row stream i·samples + k of `seed`.
-  static func generate(_ loaded: LoadedModel, prefixes: [[Int32]], config: MauveGenerationConfiguration) throws -> [[[Int32]]] {
-    let k = config.samplesPerPrompt
-    if let mdlm = loaded.model as? MDLMModel {
-      return try generate(mdlm, prefixes: prefixes, config: config)
-    }
-    if let ltm = loaded.model as? LTMModel {
-      let fit = try ltm.options(steps: config.ltmSteps, learningRate: config.ltmLearningRate, seed: config.seed, freshSamples: 0)
-      return try ltm.generateConditional(
-        prefixes: prefixes, samplesPerPrefix: k, newTokens: config.newTokens, sampling: config.sampling, fit: fit,
-        seed: config.seed)
-    }
-    if let gpt2 = loaded.model as? GPT2Model {
-      return try inBatches(prefixes: prefixes, samplesPerPrompt: k, rowsPerBatch: 32, seed: config.seed) { prompts, seeds in
-        try gpt2.generate(prompts: prompts, newTokens: config.newTokens, sampling: config.sampling, seeds: seeds)
-      }
-    }
-    throw HarnessError.invalidArgument("\(loaded.family) checkpoints cannot generate yet (GPT-2, LTM and MDLM can)")
-  }
-
-  /// The token `generate` puts before each prompt for this model (nil: none).
-  static func promptBOS(_ loaded: LoadedModel) -> Int32? {
-    if let mdlm = loaded.model as? MDLMModel { return mdlm.config.documentBOS }
-    if loaded.model is LTMModel { return LTMModel.beginOfTextID }
-    return nil
-  }
-
-  /// MDLM: prefix-conditioned ancestral sampling over prefix + new-tokens positions (the prefix fixed, the rest
-  /// starting as MASK), T = `config.mdlm.steps`; the continuation is the generated positions. It draws from p_θ
-  /// itself, so the GPT-2/LTM sampling settings (temperature, top-k, top-p, greedy) must be left at their defaults.
-  static func generate(_ model: MDLMModel, prefixes: [[Int32]], config: MauveGenerationConfiguration) throws -> [[[Int32]]] {
-    guard config.sampling == SamplingSettings() else {
-      throw HarnessError.invalidArgument(
-        "MDLM samples from p_θ as the reference sampler does; --sampling/--temperature/--top-k/--top-p apply to GPT-2 "
-          + "and LTM only (leave them at their defaults, or score MDLM in a separate run)")
-    }
-    let k = config.samplesPerPrompt
-    // A prompt starts a document, as in training: [BOS] + prompt when the vocabulary names a BOS (recorded in
-    // mauve.json as mdlm_sampling.bos).
-    let bos = model.config.documentBOS.map { [$0] } ?? []
-    let start = bos.count + config.prefixTokens
-    let length = start + config.newTokens
-    guard length <= model.config.modelLength else {
-      throw HarnessError.invalidArgument(
-        "\(bos.isEmpty ? "" : "BOS + ")--prefix-tokens + --new-tokens = \(length) exceeds the MDLM length of \(model.config.modelLength)")
-    }
-    return try inBatches(prefixes: prefixes.map { bos + $0 }, samplesPerPrompt: k, rowsPerBatch: 16, seed: config.seed) { rows, seeds in
-      let result: MDLMSamples
-      do {
-        result = try model.sample(prefixes: rows, length: length, settings: config.mdlm, seeds: seeds)
-      } catch let ModelError.badInput(reason) {
-        throw HarnessError.invalidArgument("MDLM sampling: \(reason) (the prompts are tokenized by the featurizer's tokenizer)")
-      }
-      // Without noise removal a position can end as MASK: it is no text, so it is dropped.
-      return result.tokens.map { Array($0[start...]).filter { $0 != model.config.maskIndex } }
-    }
-  }
-
-  /// [prompt][sample] generations, `samplesPerPrompt` rows per prompt and about `rowsPerBatch` rows per call of
-  /// `generate(rows, seeds)`; row k of prompt i draws from stream i·samples + k of `seed`, whatever the batching.
-  static func inBatches(
-    prefixes: [[Int32]], samplesPerPrompt k: Int, rowsPerBatch: Int, seed: UInt64,
-    generate: (_ rows: [[Int32]], _ seeds: [UInt64]) throws -> [[Int32]]
-  ) rethrows -> [[[Int32]]] {
-    var out: [[[Int32]]] = []
-    let batch = Swift.max(1, rowsPerBatch / k)
-    for start in stride(from: 0, to: prefixes.count, by: batch) {
-      let end = Swift.min(prefixes.count, start + batch)
-      let rows = (start..<end).flatMap { p in Array(repeating: prefixes[p], count: k) }
-      let generated = try generate(rows, TokenSampler.rowSeeds(base: seed, first: start * k, count: rows.count))
-      for p in 0..<(end - start) { out.append(Array(generated[(p * k)..<((p + 1) * k)])) }
-    }
-    return out
-  }
-
   /// Perplexity of each continuation given its prefix under the scorer: token-weighted exp(Σ NLL / Σ n) and the
   /// mean over samples of exp(mean NLL).
   static func generativePerplexity(
-    _ scorer: GPT2Model, prefixes: [[Int32]], continuations: [[Int32]], path: String
+    _ scorer: BlockScoringModel, prefixes: [[Int32]], continuations: [[Int32]], path: String
   ) throws -> MauveGenerationDocument.GenerativePerplexity {
     var total = 0.0, tokens = 0, perSample: [Double] = []
     let blocks = zip(prefixes, continuations).map { $0 + $1 }

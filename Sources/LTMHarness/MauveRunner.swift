@@ -1,5 +1,6 @@
 import Foundation
 import LTMMauve
+import LTMModels
 
 /// What `ltm-bench mauve` was asked to do.
 public struct MauveConfiguration: Sendable {

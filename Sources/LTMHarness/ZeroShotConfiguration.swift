@@ -1,4 +1,5 @@
 import Foundation
+import LTMModels
 import LTMReports
 
 /// Everything `ltm-bench zero-shot` needs; validated by `ZeroShotRunner` before any work starts.
@@ -24,20 +25,18 @@ public struct ZeroShotConfiguration: Sendable {
   /// Compare the results against this baseline file and show the deltas in the report (`--baseline`).
   public var baseline: URL?
   public var comparison: ComparisonOptions
-  /// LTM posterior inference: steps (a sweep when several), fast lr, initialisation, fresh-ε samples.
-  public var latent: LatentInferenceOptions
-  /// Diffusion models (MDLM): (t, mask) draws per block.
-  public var diffusion: DiffusionOptions
+  /// The family settings (posterior inference, with a steps sweep when several T; diffusion-bound draws), read by
+  /// the families that accept them.
+  public var modelOptions: ModelRunOptions
 
   public init(
     modelPaths: [URL], taskNames: [String], dataDirectory: URL, split: String? = nil, protocolName: String = "ltm",
     limitBlocks: Int? = nil, threads: Int = ThreadCount.usable, batchBlocks: Int = 1, outputDirectory: URL,
     tokenizerDirectory: URL? = nil, tasksDirectory: URL, seed: UInt64 = 0, useCache: Bool = true,
     shard: ShardInfo? = nil, baseline: URL? = nil, comparison: ComparisonOptions = ComparisonOptions(),
-    latent: LatentInferenceOptions = LatentInferenceOptions(), diffusion: DiffusionOptions = DiffusionOptions()
+    modelOptions: ModelRunOptions = .init()
   ) {
-    self.diffusion = diffusion
-    self.latent = latent
+    self.modelOptions = modelOptions
     self.modelPaths = modelPaths
     self.taskNames = taskNames
     self.dataDirectory = dataDirectory
@@ -63,8 +62,7 @@ public struct ZeroShotConfiguration: Sendable {
     try ThreadCount.validate(threads)
     if batchBlocks < 1 { throw HarnessError.invalidArgument("--batch-blocks must be at least 1, got \(batchBlocks)") }
     try InputChecks.validate(dataDirectory: dataDirectory, modelPaths: modelPaths, shard: shard)
-    try latent.validate()
-    try diffusion.validate()
+    try modelOptions.validate()
     if let t = comparison.tolerance, !(t >= 0) { throw HarnessError.invalidArgument("--tolerance must be at least 0, got \(t)") }
   }
 }

@@ -5,6 +5,7 @@ import LTMReports
 import LTMTasks
 import LTMTensor
 import LTMTokenizer
+import LTMMetrics
 
 /// Runs every model on every task under one block protocol and writes `results.json` and `report.html`
 /// (with the deltas against a baseline, when one is given).
@@ -62,14 +63,7 @@ public final class ZeroShotRunner {
       loaded.map(\.loaded.model.descriptor), tokensPerBatch: config.batchBlocks * blockProtocol.blockLength,
       batchLabel: "a \(config.batchBlocks)-block batch (--batch-blocks)")
 
-    if !config.latent.isDefault, !loaded.contains(where: { $0.loaded.model is LTMModel }) {
-      throw HarnessError.invalidArgument(
-        "--inference-steps, --fast-lr, --posterior-init and --elbo-samples apply to LTM checkpoints, and no --model is one")
-    }
-
-    if !config.diffusion.isDefault, !loaded.contains(where: { $0.loaded.model is MDLMModel }) {
-      throw HarnessError.invalidArgument("--time-samples/--time-strata apply to diffusion checkpoints (MDLM), and no --model is one")
-    }
+    try config.modelOptions.rejectUnused(byFamilies: loaded.map(\.loaded.family))
 
     let (units, taskInfos) = try plan(taskPlans, models: loaded, protocol: blockProtocol)
     var progressFile = RunProgress(
@@ -113,8 +107,8 @@ public final class ZeroShotRunner {
     return PreparedModel(
       loaded: model, tokenizer: provenance.tokenizer, tokenizerKey: provenance.tokenizerDirectory.standardizedFileURL.path,
       cacheKey: provenance.cacheKey(family: d.family),
-      variants: try ScoringVariant.variants(
-        for: model.model, options: config.latent, diffusion: config.diffusion, protocol: blockProtocol, seed: config.seed),
+      variants: try model.model.zeroShotVariants(
+        ZeroShotContext(options: config.modelOptions, seed: config.seed, ignoreBOS: blockProtocol.ignoreBOS)),
       info: ModelInfo(
         id: provenance.id, path: path.path, family: d.family, parameters: d.parameterCount, bound: d.bound.rawValue,
         checkpointFiles: provenance.digests))

@@ -1,4 +1,5 @@
 import Foundation
+import LTMMetrics
 
 extension ResultsDocument {
   /// The first number in this document that cannot be true, as one phrase naming where it is, or nil. Every results

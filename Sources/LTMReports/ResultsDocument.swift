@@ -1,5 +1,6 @@
 import Foundation
 import LTMTensor
+import LTMMetrics
 
 /// The `results.json` schema (documented in `docs/results-schema.md`). Bump `currentSchemaVersion` on any
 /// change that renames or removes a field or changes a field's meaning; adding a field is not a bump.

@@ -1,4 +1,5 @@
 import Foundation
+import LTMMetrics
 
 /// Combines the shard files of one run (`zero-shot --shard i/n`, i = 0…n−1) into the file the unsharded run
 /// would have written. Every number is recomputed from the shards' `per_block` records in block order, so the

@@ -36,6 +36,32 @@ public final class RoPETable: @unchecked Sendable {
 }
 
 public enum RoPE {
+  /// GPT-NeoX rotate-half (the DiT of MDLM and SEDD) on q and k of every head (v untouched), in place in a fused
+  /// [rows, 3·width] projection whose rows are `length`-token sequences: with h = headDim/2 and the tables
+  /// cos/sin [length, h] of θ = position·inv_freq, out[:h] = x[:h]·cos θ − x[h:]·sin θ, out[h:] = x[h:]·cos θ + x[:h]·sin θ.
+  public static func rotateHalf(
+    qkv: UnsafeMutablePointer<Float>, rows: Int, length t: Int, width d: Int, heads: Int, headDim dh: Int,
+    cos cs: UnsafePointer<Float>, sin sn: UnsafePointer<Float>
+  ) {
+    let half = dh / 2
+    Parallel.forChunks(of: rows, minimumChunk: 32) { range in
+      for r in range {
+        let p = r % t
+        let c = cs + p * half, s = sn + p * half
+        for part in 0..<2 {
+          for h in 0..<heads {
+            let v = qkv + r * 3 * d + part * d + h * dh
+            for k in 0..<half {
+              let a = v[k], b = v[k + half]
+              v[k] = a * c[k] - b * s[k]
+              v[k + half] = b * c[k] + a * s[k]
+            }
+          }
+        }
+      }
+    }
+  }
+
   /// Rotates, in place, every head of `rows` rows (row r at `x + r·rowStride`, heads of `headDim` contiguous
   /// values starting at column 0) by the angles of table row `position(r)`. `inverse` rotates by the negative
   /// angle, which is the transpose of the rotation: the backward of RoPE applied to a gradient.

@@ -1,7 +1,6 @@
 import ArgumentParser
 import Foundation
 import LTMHarness
-import LTMReports
 
 /// `ltm-bench baseline`: turns a run's results.json into a baseline file to commit under baselines/.
 struct Baseline: ParsableCommand {

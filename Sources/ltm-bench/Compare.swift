@@ -1,7 +1,6 @@
 import ArgumentParser
 import Foundation
 import LTMHarness
-import LTMReports
 
 /// `ltm-bench compare`: deltas of a results file against a baseline, non-zero exit on regression.
 struct Compare: ParsableCommand {

@@ -1,7 +1,6 @@
 import ArgumentParser
 import Foundation
 import LTMHarness
-import LTMReports
 
 extension CompareFailureMode: ExpressibleByArgument {}
 extension ComparisonFormatter.Format: ExpressibleByArgument {}

@@ -1,6 +1,5 @@
 import ArgumentParser
 import Foundation
-import LTMDownload
 import LTMHarness
 
 /// Cache, mirror and verification options shared by `download` and `zero-shot`.
@@ -17,52 +16,16 @@ struct DownloadArguments: ParsableArguments {
   @Flag(help: "Accept a file that no known checksum covers on its route (labelled unverified).")
   var allowUnverified = false
 
-  func cache() -> DataCache {
-    DataCache(root: cacheDir.map { URL(fileURLWithPath: ($0 as NSString).expandingTildeInPath) } ?? DataCache.defaultRoot())
+  var settings: DownloadSettings {
+    DownloadSettings(cacheDirectory: cacheDir, mirror: mirror, offline: offline, allowUnverified: allowUnverified)
   }
 
-  func options() throws -> DownloadOptions {
-    var mirrorURL: URL?
-    if let mirror {
-      guard let url = URL(string: mirror), let scheme = url.scheme, ["http", "https"].contains(scheme), url.host != nil else {
-        throw ValidationError("--mirror expects an http(s) base URL such as http://127.0.0.1:8000/, got '\(mirror)'")
-      }
-      mirrorURL = url
-    }
-    return DownloadOptions(mirror: mirrorURL, offline: offline, allowUnverified: allowUnverified)
-  }
-
-  /// What a scoring command does before it runs: resolves hub model names into the cache and, without
-  /// `--data-dir`, fetches the data files it will read (`dataFiles`), so that the cache serves as the data directory.
-  /// Offline, one error lists every missing model and data file together. Returns the model paths and the data
-  /// directory.
+  /// Hub models and, without `--data-dir`, the data files the command will read (`Provisioning.provision`).
   func provision(
     models: [String], dataDir: String?, progress: StderrProgress, dataFiles: () throws -> [ManifestFile]
   ) throws -> (models: [URL], dataDirectory: URL) {
-    let cache = cache()
-    let options = try options()
-    var missing: [String] = []
-    func collectingMissing<T>(_ body: () throws -> T) throws -> T? {
-      do { return try body() } catch DownloadError.offlineMissing(_, let paths) {
-        missing += paths
-        return nil
-      }
-    }
-    let modelPaths = try models.compactMap { model in
-      try collectingMissing { try HubClient(cache: cache, options: options).resolveModel(model) { progress.report($0) } }
-    }
-    var dataDirectory = cache.root
-    if let dataDir {
-      dataDirectory = URL(fileURLWithPath: dataDir)
-    } else {
-      let files = try dataFiles()
-      _ = try collectingMissing { try DatasetDownloader(cache: cache, options: options).ensure(files) { progress.report($0) } }
-    }
-    // A name given twice (mauve's --model gpt2 --featurizer gpt2) is missing once.
-    var seen = Set<String>()
-    missing = missing.filter { seen.insert($0).inserted }
-    if !missing.isEmpty { throw DownloadError.offlineMissing(cache: cache.root.path, missing: missing) }
-    return (modelPaths, dataDirectory)
+    try Provisioning.provision(
+      models: models, dataDirectory: dataDir, settings: settings, report: { progress.report($0) }, dataFiles: dataFiles)
   }
 }
 
@@ -93,27 +56,17 @@ struct Download: ParsableCommand {
 
   func run() throws {
     let tasksDirectory = try tasksDir.map { URL(fileURLWithPath: $0) } ?? DefaultPaths.tasksDirectory()
-    let cache = download.cache()
-    let options = try download.options()
     let reporter = StderrProgress()
-    let manifest = try CLIErrors.oneLine { try DatasetManifest.load(file: DatasetManifest.location(tasksDirectory: tasksDirectory)) }
     if datasets.isEmpty && models.isEmpty {
-      for name in manifest.names {
-        let files = manifest.files.filter { $0.dataset == name }
-        let splits = Array(Set(files.map(\.split))).sorted().joined(separator: ", ")
-        print("\(name): \(files.count) file(s), splits \(splits); license: \(files[0].license)")
-      }
+      for line in try CLIErrors.oneLine({ try Provisioning.datasetListing(tasksDirectory: tasksDirectory) }) { print(line) }
       return
     }
-    let summary = try CLIErrors.oneLine {
-      try reporter.clearingOnError { () -> DownloadSummary in
-        let files = try manifest.files(datasets: datasets, split: split)
-        return try DatasetDownloader(cache: cache, options: options).ensure(files) { reporter.report($0) }
-      }
-    }
-    let modelDirectories = try CLIErrors.oneLine {
+    let settings = download.settings
+    let (summary, modelDirectories) = try CLIErrors.oneLine {
       try reporter.clearingOnError {
-        try models.map { try HubClient(cache: cache, options: options).resolveModel($0) { reporter.report($0) } }
+        try Provisioning.download(
+          datasets: datasets, split: split, models: models, tasksDirectory: tasksDirectory, settings: settings,
+          report: { reporter.report($0) })
       }
     }
     reporter.finish()
@@ -122,7 +75,7 @@ struct Download: ParsableCommand {
     }
     print("\(summary.installed.count) file(s) downloaded, \(summary.present.count) already in the cache")
     for directory in modelDirectories { print("model: \(directory.path)") }
-    print("cache: \(cache.root.path) (zero-shot reads it when --data-dir is not given)")
+    print("cache: \(settings.cache.root.path) (zero-shot reads it when --data-dir is not given)")
   }
 }
 

@@ -1,8 +1,6 @@
 import ArgumentParser
 import Foundation
-import LTMDownload
 import LTMHarness
-import LTMReports
 
 /// `ltm-bench fewshot`: in-context evaluation (GSM8K pass@k, likelihood and multiple-choice tasks).
 struct FewShot: ParsableCommand {
@@ -41,7 +39,7 @@ struct FewShot: ParsableCommand {
   var seed: UInt64 = 0
 
   @Option(help: "Where demonstrations come from: fewshot (the task's few-shot split) or test (the LTM paper's quirk: the evaluated split, the document included).")
-  var shotPool: String = "fewshot"
+  var shotPool: ShotPool = .fewshot
 
   @Option(help: "LTM: independent posterior fits per GSM8K document, each decoded greedily (pass@K); default: the task's candidates (5).")
   var fits: Int?
@@ -51,17 +49,11 @@ struct FewShot: ParsableCommand {
 
   @OptionGroup var threading: ThreadsOption
 
-  @Option(help: "LTM: posterior-inference steps; default: the checkpoint's num_steps.")
-  var inferenceSteps: Int?
+  @OptionGroup(title: "LTM posterior inference") var latent: LatentInferenceArguments
 
-  @Option(help: "LTM: fast-loop learning rate; default: the checkpoint's fast_lr.")
-  var fastLr: Double?
+  @OptionGroup(title: "Diffusion bound") var diffusionBound: DiffusionBoundArguments
 
-  @Option(help: "MDLM: (t, mask) draws per NELBO in a loglikelihood (NELBO(ctx+cont) − NELBO(ctx)); default 1.")
-  var timeSamples: Int?
-
-  @Option(help: "MDLM: reverse steps of the prefix-conditioned ancestral sampler for generation tasks; default 128.")
-  var steps: Int?
+  @OptionGroup(title: "Diffusion sampling") var diffusionSampling: DiffusionSamplingArguments
 
   @Option(help: "Tokenizer directory; default: the model's directory.")
   var tokenizer: String?
@@ -92,10 +84,11 @@ struct FewShot: ParsableCommand {
         shots: try shots.map(FewShotConfiguration.parseShots), limit: limit, dataDirectory: dataDirectory,
         outputDirectory: outputDirectory, tasksDirectory: tasksDirectory,
         tokenizerDirectory: tokenizer.map { URL(fileURLWithPath: $0) }, seed: seed,
-        shotPool: try FewShotConfiguration.parseShotPool(shotPool), shard: shardInfo,
+        shotPool: shotPool, shard: shardInfo,
         threads: threading.count, useCache: !noCache,
-        adapter: FewShotAdapterOptions(
-          fits: fits, inferenceSteps: inferenceSteps, fastLearningRate: fastLr, timeSamples: timeSamples, samplerSteps: steps))
+        modelOptions: ModelRunOptions(
+          latent: try latent.options(fits: fits), diffusionBound: DiffusionBoundOptions(timeSamples: diffusionBound.timeSamples),
+          diffusionSampling: diffusionSampling.options))
       return try FewShotRunner(configuration: config, progress: reporter).run()
     } }
     reporter.finish()

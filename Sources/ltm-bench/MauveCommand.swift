@@ -1,9 +1,6 @@
 import ArgumentParser
 import Foundation
-import LTMDownload
 import LTMHarness
-import LTMMauve
-import LTMModels
 
 /// `ltm-bench mauve`: MAUVE between two feature sets, equal to mauve-text 0.4.0 on float64 features.
 struct MauveCommand: ParsableCommand {
@@ -70,7 +67,7 @@ struct MauveCommand: ParsableCommand {
   var scorer: String?
 
   @Option(help: "Sampling: multinomial or greedy.")
-  var sampling: String = "multinomial"
+  var sampling: SamplingSettings.Method = .multinomial
 
   @Option(help: "Sampling temperature.")
   var temperature: Double = 1
@@ -84,17 +81,9 @@ struct MauveCommand: ParsableCommand {
   @Option(help: "Generation seed (token draws; LTM fit start and eps).")
   var generationSeed: UInt64 = 0
 
-  @Option(help: "LTM fast-loop steps on the prefix (default: the checkpoint's num_steps).")
-  var inferenceSteps: Int?
+  @OptionGroup(title: "LTM posterior inference (the fit on each prefix)") var latent: LatentInferenceArguments
 
-  @Option(help: "LTM fast-loop learning rate (default: the checkpoint's fast_lr).")
-  var fastLr: Double?
-
-  @Option(help: "MDLM: reverse-diffusion steps T of the ancestral sampler (the authors' sampling.steps default).")
-  var steps: Int = 128
-
-  @Flag(help: "MDLM: skip the final noise-removal argmax (positions still masked after T steps stay MASK and are dropped from the text).")
-  var noNoiseRemoval = false
+  @OptionGroup(title: "Diffusion sampling") var diffusionSampling: DiffusionSamplingArguments
 
   @Option(help: ArgumentHelp("k-means clusters, or auto = max(2, round(min(n_p, n_q)/10)).", valueName: "N|auto"))
   var numBuckets: String = "auto"
@@ -144,7 +133,7 @@ struct MauveCommand: ParsableCommand {
         outputDirectory: outputDir.map { URL(fileURLWithPath: $0) })
       return try MauveRunner.run(config)
     }
-    print(Self.table(outputs.document))
+    print(outputs.document.textTable())
     if let url = outputs.json { print("wrote \(url.path)") }
   }
 
@@ -174,9 +163,6 @@ struct MauveCommand: ParsableCommand {
       guard !models.isEmpty else { throw HarnessError.invalidArgument("generation mode needs at least one --model") }
       guard let prompts else { throw HarnessError.invalidArgument("generation mode needs --prompts TASK|FILE.jsonl") }
       guard let featurizer else { throw HarnessError.invalidArgument("generation mode needs --featurizer CKPT") }
-      guard let method = SamplingSettings.Method(rawValue: sampling) else {
-        throw HarnessError.invalidArgument("--sampling must be multinomial or greedy, not '\(sampling)'")
-      }
       // Hub names (gpt2-large as the featurizer, …) and a task's missing data come from the download cache, as in
       // zero-shot; offline, one error lists everything missing.
       let reporter = StderrProgress()
@@ -200,66 +186,16 @@ struct MauveCommand: ParsableCommand {
       config.newTokens = newTokens
       config.samplesPerPrompt = samplesPerPrompt
       config.numPrompts = numPrompts
-      config.sampling = SamplingSettings(method: method, temperature: temperature, topK: topK, topP: topP)
+      config.sampling = SamplingSettings(method: sampling, temperature: temperature, topK: topK, topP: topP)
       config.seed = generationSeed
-      config.ltmSteps = inferenceSteps
-      config.ltmLearningRate = fastLr
-      config.mdlm = MDLMSamplingSettings(steps: steps, noiseRemoval: !noNoiseRemoval)
-      try config.mdlm.validate()
+      config.modelOptions = ModelRunOptions(latent: try latent.options(), diffusionSampling: diffusionSampling.options)
       config.settings = try mauveSettings()
       config.seedCount = seeds
       config.threads = threading.count
       config.outputDirectory = outputDir.map { URL(fileURLWithPath: $0) }
       return try MauveGenerationRunner.run(config)
     }
-    print(Self.generationTable(outputs.document))
+    print(outputs.document.textTable())
     for url in outputs.files { print("wrote \(url.path)") }
   }
-
-  static func generationTable(_ d: MauveGenerationDocument) -> String {
-    let p = d.protocolSettings
-    var lines = [
-      "\(p.promptsUsed) prompts from \(p.prompts), \(p.prefixTokens) + \(p.newTokens) tokens, \(p.samplesPerPrompt) samples each",
-      pad("model", 28) + pad("MAUVE", 18) + pad("gen PPL tok/mean", 20) + pad("entropy", 9) + pad("d-1", 7) + pad("d-2", 7)
-        + pad("d-3", 7) + "rep",
-    ]
-    for r in d.results {
-      let s = r.seedSummary
-      let mauve = s.seeds.count > 1 ? String(format: "%.4f ± %.4f", s.mauve.mean, s.mauve.std) : String(format: "%.4f", r.scores.mauve)
-      let ppl = r.generativePerplexity.map { String(format: "%.2f / %.2f", $0.tokenWeighted, $0.meanOfSamples) } ?? "-"
-      lines.append(pad(r.label, 28) + pad(mauve, 18) + pad(ppl, 20) + pad(String(format: "%.3f", r.text.unigramEntropy), 9)
-        + pad(String(format: "%.3f", r.text.distinct1), 7) + pad(String(format: "%.3f", r.text.distinct2), 7)
-        + pad(String(format: "%.3f", r.text.distinct3), 7) + String(format: "%.3f", r.text.repetitionRate))
-    }
-    return lines.joined(separator: "\n")
-  }
-
-  static func table(_ d: MauveDocument) -> String {
-    func side(_ name: String, _ i: MauveDocument.Input) -> String {
-      "\(name)  \(i.path)\(i.tensor.map { ":" + $0 } ?? "")  \(i.rows) × \(i.dims) \(i.dtype)"
-    }
-    let s = d.settings
-    var lines = [
-      side("p", d.inputs.p), side("q", d.inputs.q),
-      "k \(s.numBuckets) (\(s.numBucketsRequested)), PCA \(d.pca.inputDims) → \(d.pca.keptDims) dims, "
-        + "\(s.kmeansRestarts) restarts × ≤\(s.kmeansIterations) iterations, c \(formatNumber(s.scalingFactor))",
-      "",
-    ]
-    let multi = s.seeds.count > 1
-    lines.append(pad("score", 24) + pad("seed \(s.seed)", 12) + (multi ? "mean ± std over \(s.seeds.count) seeds" : ""))
-    let rows: [(String, Double, MauveSeedSummary.Stat)] = [
-      ("mauve", d.scores.mauve, d.seedSummary.mauve),
-      ("mauve_star", d.scores.mauveStar, d.seedSummary.mauveStar),
-      ("frontier_integral", d.scores.frontierIntegral, d.seedSummary.frontierIntegral),
-      ("frontier_integral_star", d.scores.frontierIntegralStar, d.seedSummary.frontierIntegralStar),
-    ]
-    for (name, value, stat) in rows {
-      lines.append(pad(name, 24) + pad(String(format: "%.4f", value), 12)
-                   + (multi ? String(format: "%.4f ± %.4f", stat.mean, stat.std) : ""))
-    }
-    return lines.joined(separator: "\n")
-  }
-
-  private static func pad(_ s: String, _ width: Int) -> String { s.count >= width ? s + " " : s + String(repeating: " ", count: width - s.count) }
-  private static func formatNumber(_ v: Double) -> String { v == v.rounded() ? String(Int(v)) : String(v) }
 }

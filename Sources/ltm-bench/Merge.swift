@@ -1,7 +1,6 @@
 import ArgumentParser
 import Foundation
 import LTMHarness
-import LTMReports
 
 /// `ltm-bench merge`: shard results of one run into the results the unsharded run would have written.
 struct Merge: ParsableCommand {

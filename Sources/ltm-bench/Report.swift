@@ -1,7 +1,6 @@
 import ArgumentParser
 import Foundation
 import LTMHarness
-import LTMReports
 
 /// `ltm-bench report`: renders report.html again from a results.json, optionally against a baseline.
 struct Report: ParsableCommand {

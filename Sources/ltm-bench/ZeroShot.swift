@@ -1,8 +1,6 @@
 import ArgumentParser
 import Foundation
-import LTMDownload
 import LTMHarness
-import LTMReports
 
 /// `ltm-bench zero-shot`: perplexity of each model on each task under one block protocol.
 struct ZeroShot: ParsableCommand {
@@ -32,8 +30,8 @@ struct ZeroShot: ParsableCommand {
   @Option(help: "Split to score (validation or test); default: each task's reference split.")
   var split: String?
 
-  @Option(name: .customLong("protocol"), help: "Block protocol: ltm, mdlm, bd3lm or sedd.")
-  var protocolName: String = "ltm"
+  @Option(name: .customLong("protocol"), help: "Block protocol.")
+  var blockProtocol: BlockProtocol = .ltm
 
   @Option(help: "Score only the first N blocks of each task (the result is marked partial).")
   var limitBlocks: Int?
@@ -70,38 +68,12 @@ struct ZeroShot: ParsableCommand {
 
   @OptionGroup(title: "Downloads (hub model names; data when --data-dir is not given)") var download: DownloadArguments
 
-  @Option(help: ArgumentHelp(
-    "LTM: posterior-inference steps T, or a comma-separated sweep (0,4,16,64: one result row per T, plotted in the report); default: the checkpoint's num_steps.",
-    valueName: "T[,T…]"))
-  var inferenceSteps: String?
+  @OptionGroup(title: "LTM posterior inference") var latent: LatentInferenceArguments
 
-  @Option(help: "LTM: fast-loop learning rate (cosine from it to a tenth over T steps); default: the checkpoint's fast_lr.")
-  var fastLr: Double?
-
-  @Option(help: "LTM: posterior start: official (μ0 = 0.01·N(0,1), log σ²0 = −5 + 0.1·N(0,1), one ε, seeded by --seed and the block index) or deterministic (μ0 = 0, log σ²0 = −5, ε = 0).")
-  var posteriorInit: String = "official"
-
-  @Option(help: "LTM: fresh ε samples for the bound that does not reuse the fitted ε, with its Monte Carlo standard error (0 skips it).")
-  var elboSamples: Int = 8
-
-  @Option(help: "MDLM: (t, mask) draws per block for the NELBO, with its Monte Carlo standard error; default 1, the papers' protocol (no standard error).")
-  var timeSamples: Int?
+  @OptionGroup(title: "Diffusion bound") var diffusionBound: DiffusionBoundArguments
 
   @Option(help: "MDLM, one draw per block: t is stratified (antithetic) across groups of N consecutive blocks, as the reference's _sample_t over an eval batch; default 16 (the reference's eval batch size).")
   var timeStrata: Int?
-
-  private func latentOptions() throws -> LatentInferenceOptions {
-    let initialization = try LatentInferenceOptions.initialization(named: posteriorInit)
-    let steps = try inferenceSteps.map { text in
-      try text.split(separator: ",", omittingEmptySubsequences: false).map { part -> Int in
-        guard let t = Int(part.trimmingCharacters(in: .whitespaces)) else {
-          throw HarnessError.invalidArgument("--inference-steps expects integers like 16 or 0,4,16,64, got '\(text)'")
-        }
-        return t
-      }
-    }
-    return LatentInferenceOptions(steps: steps, fastLearningRate: fastLr, initialization: initialization, freshSamples: elboSamples)
-  }
 
   func run() throws {
     BLASKernelWarning.printIfAny()
@@ -114,16 +86,18 @@ struct ZeroShot: ParsableCommand {
       // one error lists everything missing, models and data together.
       let (modelPaths, dataDirectory) = try download.provision(models: models, dataDir: dataDir, progress: reporter) {
         try DataProvisioning.requiredFiles(
-          taskNames: taskNames, split: split, protocolName: protocolName, tasksDirectory: tasksDirectory)
+          taskNames: taskNames, split: split, protocolName: blockProtocol.name, tasksDirectory: tasksDirectory)
       }
       let config = ZeroShotConfiguration(
         modelPaths: modelPaths, taskNames: taskNames,
-        dataDirectory: dataDirectory, split: split, protocolName: protocolName,
+        dataDirectory: dataDirectory, split: split, protocolName: blockProtocol.name,
         limitBlocks: limitBlocks, threads: threading.count, batchBlocks: batchBlocks,
         outputDirectory: outputDirectory, tokenizerDirectory: tokenizer.map { URL(fileURLWithPath: $0) },
         tasksDirectory: tasksDirectory, seed: seed, useCache: !noCache, shard: shardInfo,
         baseline: baseline.map { URL(fileURLWithPath: $0) }, comparison: try compare.options(),
-        latent: try latentOptions(), diffusion: DiffusionOptions(timeSamples: timeSamples, timeStrata: timeStrata))
+        modelOptions: ModelRunOptions(
+          latent: try latent.options(),
+          diffusionBound: DiffusionBoundOptions(timeSamples: diffusionBound.timeSamples, timeStrata: timeStrata)))
       return try ZeroShotRunner(configuration: config, progress: reporter).run()
     } }
     reporter.finish()

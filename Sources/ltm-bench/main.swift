@@ -1,4 +1,5 @@
 import ArgumentParser
+import Foundation
 import LTMHarness
 
 /// The `ltm-bench` command: argument parsing and printing only; all work happens in the LTMHarness library.
@@ -12,4 +13,14 @@ struct LTMBench: ParsableCommand {
 
 // Before anything else: OpenBLAS picked its kernels when it was loaded; this may re-execute the process once.
 BLASKernelWarning.pending = HarnessSettings.correctBLASKernels()
-LTMBench.main()
+// A bad command line is one `error:` line and exit 1, as every other failure; help and version print as usual.
+do {
+  var command = try LTMBench.parseAsRoot()
+  try command.run()
+} catch {
+  // Only usage errors (ArgumentParser's exit 64) are reworded; help, version and failures already printed pass on.
+  guard LTMBench.exitCode(for: error) == .validationFailure else { LTMBench.exit(withError: error) }
+  let message = LTMBench.message(for: error).split(separator: "\n").joined(separator: " ")
+  FileHandle.standardError.write(Data("error: \(message)\n".utf8))
+  LTMBench.exit(withError: ExitCode.failure)
+}

@@ -2,6 +2,7 @@ import Foundation
 import LTMReports
 import XCTest
 @testable import LTMHarness
+import LTMMetrics
 
 final class BlockCacheTests: XCTestCase {
   private func tempFile() throws -> URL {

@@ -20,13 +20,13 @@ final class FewShotCommandLineTests: XCTestCase {
     let cases: [(args: [String], message: String)] = [
       (["--model", model, "--tasks", "gsm9k", "--data-dir", data], "unknown task 'gsm9k'"),
       (["--model", model, "--tasks", "gsm8k", "--shots", "5,x", "--data-dir", data], "--shots expects non-negative integers"),
-      (["--model", model, "--tasks", "gsm8k", "--shot-pool", "train", "--data-dir", data], "--shot-pool must be fewshot or test"),
+      (["--model", model, "--tasks", "gsm8k", "--shot-pool", "train", "--data-dir", data], "'train' is invalid for '--shot-pool"),
       (["--model", model, "--tasks", "gsm8k", "--limit", "0", "--data-dir", data], "--limit must be at least 1"),
       (["--model", model, "--tasks", "gsm8k", "--shard", "2/2", "--data-dir", data], "--shard 2/2"),
       (["--model", "/nonexistent", "--tasks", "gsm8k", "--data-dir", data], "--model /nonexistent: no such file or directory"),
       (["--model", model, "--tasks", "gsm8k", "--data-dir", "/nonexistent"], "is not a directory"),
-      (["--model", model, "--tasks", "gsm8k", "--fits", "3", "--data-dir", data], "--fits, --inference-steps and --fast-lr apply to LTM"),
-      (["--model", model, "--tasks", "gsm8k", "--steps", "16", "--data-dir", data], "--time-samples and --steps apply to MDLM"),
+      (["--model", model, "--tasks", "gsm8k", "--fits", "3", "--data-dir", data], "--fits applies to LTM checkpoints, and no --model is one"),
+      (["--model", model, "--tasks", "gsm8k", "--steps", "16", "--data-dir", data], "--steps applies to MDLM checkpoints, and no --model is one"),
       (["--model", model, "--tasks", "gsm8k", "--time-samples", "0", "--data-dir", data], "--time-samples must be in 1...4096"),
       (["--model", model, "--tasks", "gsm8k", "--time-samples", "1000000", "--data-dir", data], "--time-samples must be in 1...4096"),
     ]

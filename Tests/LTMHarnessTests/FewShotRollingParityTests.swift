@@ -95,7 +95,9 @@ final class FewShotRollingParityTests: XCTestCase {
       let config = FewShotConfiguration(
         modelPaths: [try SharedData.file(model)], taskNames: ["wikitext"], limit: 1, dataDirectory: SharedData.data,
         outputDirectory: output, tasksDirectory: SharedData.packageRoot.appendingPathComponent("tasks/fewshot"), threads: 2,
-        adapter: FewShotAdapterOptions(inferenceSteps: model.contains("ltm") ? 2 : nil, timeSamples: model.contains("mdlm") ? 1 : nil))
+        modelOptions: ModelRunOptions(
+          latent: LatentInferenceOptions(steps: model.contains("ltm") ? [2] : nil),
+          diffusionBound: DiffusionBoundOptions(timeSamples: model.contains("mdlm") ? 1 : nil)))
       let out = try FewShotRunner(configuration: config).run()
       let lines = try String(contentsOf: out.samples, encoding: .utf8).split(separator: "\n")
         .map { try JSONDecoder().decode(FewShotSample.self, from: Data($0.utf8)) }
@@ -116,7 +118,7 @@ final class FewShotRollingParityTests: XCTestCase {
       path: try SharedData.file("fixtures/ltm-gpt2vocab/ckpt.pt"), index: 0, taken: [],
       configuration: FewShotConfiguration(
         modelPaths: [], taskNames: [], dataDirectory: SharedData.data, outputDirectory: output,
-        tasksDirectory: SharedData.packageRoot.appendingPathComponent("tasks/fewshot"), adapter: FewShotAdapterOptions(inferenceSteps: 2)))
+        tasksDirectory: SharedData.packageRoot.appendingPathComponent("tasks/fewshot"), modelOptions: ModelRunOptions(latent: LatentInferenceOptions(steps: [2]))))
     let encoder = FewShotEncoder(
       tokenizer: entry.tokenizer, descriptor: entry.model.descriptor, emptyContextToken: entry.model.emptyContextToken,
       requestTokenLimit: entry.model.requestTokenLimit)

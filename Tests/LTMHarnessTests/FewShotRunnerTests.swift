@@ -143,7 +143,7 @@ final class FewShotRunnerTests: XCTestCase {
     let out = tempDir()
     let fake = FakeFewShotModel(family: "ltm", vocabSize: 50258)
     var c = try config(out, tasks: ["gsm8k_ltm"], shots: [2], limit: 1)
-    c.adapter.fits = 3
+    c.modelOptions.latent.fits = 3
     let outputs = try runner(c, [fake]).run()
     let request = try XCTUnwrap(fake.generationRequests.first)
     let tok = Self.tokenizer
@@ -249,12 +249,11 @@ final class FewShotRunnerTests: XCTestCase {
       XCTAssertTrue(String(describing: $0).contains("--limit must be at least 1"), "\($0)")
     }
     var fits = try config(out, tasks: ["gsm8k_ltm"], shots: [1], limit: 1)
-    fits.adapter.fits = 5
+    fits.modelOptions.latent.fits = 5
     XCTAssertThrowsError(try runner(fits, [FakeFewShotModel()]).run()) {
-      XCTAssertTrue(String(describing: $0).contains("apply to LTM checkpoints"), "\($0)")
+      XCTAssertTrue(String(describing: $0).contains("applies to LTM checkpoints"), "\($0)")
     }
     XCTAssertThrowsError(try FewShotConfiguration.parseShots("5,x"))
-    XCTAssertThrowsError(try FewShotConfiguration.parseShotPool("train"))
     XCTAssertEqual(try FewShotConfiguration.parseShots("0,5,10"), [0, 5, 10])
   }
 

@@ -18,7 +18,7 @@ final class LTMZeroShotTests: XCTestCase {
       modelPaths: try models ?? [SharedData.file("fixtures/ltm-gpt2vocab/ckpt.pt")], taskNames: ["ptb"],
       dataDirectory: try SharedData.file("data"), split: "test", protocolName: "ltm", limitBlocks: 1, threads: 1,
       outputDirectory: output, tasksDirectory: SharedData.packageRoot.appendingPathComponent("tasks"), seed: 3,
-      latent: latent)
+      modelOptions: ModelRunOptions(latent: latent))
   }
 
   func testSweepRowsCarryBothBoundsAndEqualTheModelCalledDirectly() throws {
@@ -96,7 +96,6 @@ final class LTMZeroShotTests: XCTestCase {
     XCTAssertTrue(message(LatentInferenceOptions(fastLearningRate: 0)).contains("--fast-lr"))
     let gpt2Only = message(LatentInferenceOptions(steps: [4]), models: [try SharedData.file("fixtures/gpt2-tiny")])
     XCTAssertTrue(gpt2Only.contains("no --model is one"), gpt2Only)
-    XCTAssertThrowsError(try LatentInferenceOptions.initialization(named: "random"))
   }
 
   /// The first `ltm`-protocol block of PTB test, from the pipeline fixture's token ids.

@@ -22,7 +22,7 @@ final class MDLMZeroShotTests: XCTestCase {
       modelPaths: try models.map { try SharedData.file("fixtures/\($0)") }, taskNames: ["ptb"], dataDirectory: try SharedData.file("data"),
       split: "validation", protocolName: protocolName, limitBlocks: limit, threads: 2, batchBlocks: batch,
       outputDirectory: output, tasksDirectory: SharedData.packageRoot.appendingPathComponent("tasks"), seed: 3,
-      diffusion: DiffusionOptions(timeSamples: timeSamples))
+      modelOptions: ModelRunOptions(diffusionBound: DiffusionBoundOptions(timeSamples: timeSamples)))
   }
 
   func testMDLMAndGPT2RowsWithBoundStandardErrorAndPreset() throws {

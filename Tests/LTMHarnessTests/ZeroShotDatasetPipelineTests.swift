@@ -83,7 +83,7 @@ final class ZeroShotDatasetPipelineTests: XCTestCase {
       modelPaths: [try SharedData.file("fixtures/gpt2-tiny"), try SharedData.file("fixtures/ltm-gpt2vocab/ckpt.pt"), try SharedData.file("fixtures/mdlm-gpt2vocab")],
       taskNames: ["paper"], dataDirectory: data, protocolName: "mdlm", limitBlocks: 1, threads: 2, outputDirectory: output,
       tasksDirectory: SharedData.packageRoot.appendingPathComponent("tasks"),
-      latent: LatentInferenceOptions(steps: [2]))
+      modelOptions: ModelRunOptions(latent: LatentInferenceOptions(steps: [2])))
     let out = try ZeroShotRunner(configuration: config).run()
     let columns = ["ptb", "wikitext2", "lm1b", "lambada", "ag_news", "pubmed", "arxiv"]
     XCTAssertEqual(out.document.tasks.map(\.name), columns)

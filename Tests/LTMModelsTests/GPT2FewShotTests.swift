@@ -15,7 +15,7 @@ final class GPT2FewShotTests: XCTestCase {
     BLAS.threads = 1
     let loaded = try ModelRegistry.load(path: try SharedData.file("fixtures/gpt2-tiny"))
     model = try XCTUnwrap(loaded.model as? GPT2Model)
-    adapter = try fewShotModel(loaded, options: FewShotModelOptions())
+    adapter = try fewShotModel(loaded, options: ModelRunOptions())
     let url = SharedData.packageRoot.appendingPathComponent("Tests/LTMModelsTests/Fixtures/fewshot-gpt2/expected.json")
     golden = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(contentsOf: url)) as? [String: Any])
   }

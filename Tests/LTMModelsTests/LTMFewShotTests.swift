@@ -15,7 +15,7 @@ final class LTMFewShotTests: XCTestCase {
   override func setUpWithError() throws {
     BLAS.threads = 2
     model = try LTMModel.load(checkpoint: try SharedData.file("fixtures/ltm-micro/ckpt.pt"))
-    adapter = try XCTUnwrap(try fewShotModel(model, options: FewShotModelOptions()) as? LTMFewShot)
+    adapter = try XCTUnwrap(try fewShotModel(model, options: ModelRunOptions()) as? LTMFewShot)
     var rng = SplitMix64(seed: 5)
     tokens = (0..<200).map { _ in Int32(rng.next() % 512) }
   }
@@ -32,7 +32,7 @@ final class LTMFewShotTests: XCTestCase {
   func testOptionsComeFromTheCheckpointUnlessOverridden() throws {
     XCTAssertEqual(adapter.fit.steps, 8)
     XCTAssertEqual(adapter.fit.learningRate, 0.34)
-    let other = try XCTUnwrap(try fewShotModel(model, options: FewShotModelOptions(ltmSteps: 3, ltmFastLearningRate: 0.1)) as? LTMFewShot)
+    let other = try XCTUnwrap(try fewShotModel(model, options: ModelRunOptions(latent: LatentInferenceOptions(steps: [3], fastLearningRate: 0.1))) as? LTMFewShot)
     XCTAssertEqual(other.fit.steps, 3)
     XCTAssertEqual(other.fit.learningRate, 0.1)
     XCTAssertEqual(adapter.descriptor.bound, .upper)
@@ -100,7 +100,7 @@ final class LTMFewShotTests: XCTestCase {
     // A document's candidates do not depend on other documents processed before.
     let request = GenerationRequest(prompt: Array(tokens.prefix(48)), fitContext: Array(tokens.prefix(40)))
     let settings = FewShotGenerationSettings(strategy: .greedy, maxNewTokens: 8, candidates: 2)
-    let fresh = try XCTUnwrap(try fewShotModel(model, options: FewShotModelOptions()) as? LTMFewShot)
+    let fresh = try XCTUnwrap(try fewShotModel(model, options: ModelRunOptions()) as? LTMFewShot)
     let first = try fresh.generate(request, settings: settings, seed: 7, document: 5)
     XCTAssertEqual(try adapter.generate(request, settings: settings, seed: 7, document: 5), first)
   }
@@ -140,7 +140,7 @@ final class LTMFewShotTests: XCTestCase {
   /// the cached sliding-window decode equals iterated full forwards at the fitted z.
   func testGreedyDecodeOnTheGPT2VocabularyModel() throws {
     let big = try LTMModel.load(checkpoint: try SharedData.file("fixtures/ltm-gpt2vocab/ckpt.pt"))
-    let bigAdapter = try XCTUnwrap(try fewShotModel(big, options: FewShotModelOptions()) as? LTMFewShot)
+    let bigAdapter = try XCTUnwrap(try fewShotModel(big, options: ModelRunOptions()) as? LTMFewShot)
     let lines = try SharedData.jsonLines("fixtures/zero-shot-pipeline/wikitext-test.jsonl")
     let ids = lines.compactMap { $0["ids"] as? [Int] }.flatMap { $0 }.map(Int32.init)
     let prompt = Array(ids.prefix(300)), context = Array(ids.prefix(290))
@@ -181,6 +181,6 @@ final class LTMFewShotTests: XCTestCase {
       GenerationRequest(prompt: [1, 2, 3]), settings: .init(strategy: .beam, maxNewTokens: 4, beams: 2), seed: 0, document: 0))
     XCTAssertThrowsError(try adapter.generate(
       GenerationRequest(prompt: Array(tokens.prefix(140))), settings: .init(strategy: .greedy, maxNewTokens: 4), seed: 0, document: 0))
-    XCTAssertThrowsError(try fewShotModel(model, options: FewShotModelOptions(ltmFits: 0)))
+    XCTAssertThrowsError(try fewShotModel(model, options: ModelRunOptions(latent: LatentInferenceOptions(fits: 0))))
   }
 }

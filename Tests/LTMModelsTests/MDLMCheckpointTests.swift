@@ -163,7 +163,7 @@ final class MDLMCheckpointTests: XCTestCase {
   /// A time-conditioned model is called at every step (its input σ(t) changes), so the cache never skips.
   func testTimeConditionedSamplerCallsTheNetworkEveryLiveStep() throws {
     let model = try XCTUnwrap(try ModelRegistry.load(path: Self.fixtures.appendingPathComponent("timecond")).model as? MDLMModel)
-    let r = try model.sample(prefixes: [[], [3]], length: 8, settings: MDLMSamplingSettings(steps: 20), seeds: [1, 2], recordTrajectory: true)
+    let r = try model.sample(prefixes: [[], [3]], length: 8, settings: DiffusionSamplingOptions(steps: 20), seeds: [1, 2], recordTrajectory: true)
     let mask = model.config.maskIndex
     for n in 0..<2 {
       let live = (0..<20).filter { r.trajectory[$0][n].contains(mask) }.count

@@ -19,7 +19,7 @@ final class MDLMFewShotTests: XCTestCase {
   }
 
   func testLoglikelihoodIsTheNELBODifferenceWithSharedDraws() throws {
-    let adapter = try fewShotModel(model, options: FewShotModelOptions(mdlmTimeSamples: 3))
+    let adapter = try fewShotModel(model, options: ModelRunOptions(diffusionBound: DiffusionBoundOptions(timeSamples: 3)))
     let context = Array(tokens.prefix(20))
     let conts: [[Int32]] = [Array(tokens[20..<24]), Array(tokens[40..<41])]
     let got = try adapter.loglikelihoods(conts.map { LoglikelihoodRequest(context: context, continuation: $0) }, seed: 4, document: 6)
@@ -36,7 +36,7 @@ final class MDLMFewShotTests: XCTestCase {
       XCTAssertEqual(got[r].tokenCount, cont.count)
     }
     // Reproducible for a (seed, document); another seed draws other times and masks.
-    let single = try fewShotModel(model, options: FewShotModelOptions())
+    let single = try fewShotModel(model, options: ModelRunOptions())
     let a = try single.loglikelihoods([LoglikelihoodRequest(context: context, continuation: conts[0])], seed: 4, document: 6)
     let b = try single.loglikelihoods([LoglikelihoodRequest(context: context, continuation: conts[0])], seed: 4, document: 6)
     XCTAssertEqual(a, b)
@@ -58,7 +58,7 @@ final class MDLMFewShotTests: XCTestCase {
   /// A one-token context is scored by the bound itself: −NELBO(context + continuation), a lower bound on
   /// log p(continuation | context), labelled so.
   func testAOneTokenContextIsScoredByTheWindowELBO() throws {
-    let adapter = try XCTUnwrap(try fewShotModel(model, options: FewShotModelOptions()) as? MDLMFewShot)
+    let adapter = try XCTUnwrap(try fewShotModel(model, options: ModelRunOptions()) as? MDLMFewShot)
     let score = try adapter.loglikelihoods([LoglikelihoodRequest(context: [1], continuation: [2, 3, 4])], seed: 5, document: 7)[0]
     XCTAssertEqual(score.logprob, -(try adapter.nelbo([1, 2, 3, 4], seed: 5, document: 7, context: [1])))
     XCTAssertEqual(score.estimator, "mdlm-window-elbo")
@@ -67,7 +67,7 @@ final class MDLMFewShotTests: XCTestCase {
   }
 
   func testLengthsAndGeneration() throws {
-    let adapter = try fewShotModel(model, options: FewShotModelOptions())
+    let adapter = try fewShotModel(model, options: ModelRunOptions())
     XCTAssertEqual(adapter.descriptor.bound, .upper)
     // Short sequences run at their own length; past model_length is an error.
     XCTAssertNoThrow(try adapter.loglikelihoods([LoglikelihoodRequest(context: [1], continuation: [2])], seed: 0, document: 0))
@@ -77,13 +77,13 @@ final class MDLMFewShotTests: XCTestCase {
       GenerationRequest(prompt: [1, 2]), settings: .init(strategy: .greedy, maxNewTokens: 4), seed: 0, document: 0))
     XCTAssertThrowsError(try adapter.generate(
       GenerationRequest(prompt: Array(tokens.prefix(60))), settings: .init(strategy: .sample, maxNewTokens: 10), seed: 0, document: 0))
-    XCTAssertThrowsError(try fewShotModel(model, options: FewShotModelOptions(mdlmTimeSamples: 0)))
+    XCTAssertThrowsError(try fewShotModel(model, options: ModelRunOptions(diffusionBound: DiffusionBoundOptions(timeSamples: 0))))
   }
 
   /// Generation: K candidates of exactly the asked length (no MASK left), each equal to the sampler's own output for
   /// the prompt and the candidate's seed, cut after a stop token; candidate k does not depend on K.
   func testGenerationIsPrefixConditionedSampling() throws {
-    let adapter = try fewShotModel(model, options: FewShotModelOptions(mdlmSamplerSteps: 8))
+    let adapter = try fewShotModel(model, options: ModelRunOptions(diffusionSampling: DiffusionSamplingOptions(steps: 8)))
     let prompt = Array(tokens.prefix(6))
     let five = try adapter.generate(
       GenerationRequest(prompt: prompt), settings: .init(strategy: .sample, maxNewTokens: 10, candidates: 5), seed: 3, document: 7)
@@ -101,7 +101,7 @@ final class MDLMFewShotTests: XCTestCase {
     XCTAssertNotEqual(otherDocument, two)
     // The same draws as the sampler called directly.
     let direct = try model.sample(
-      prefixes: [prompt, prompt], length: 16, settings: MDLMSamplingSettings(steps: 8),
+      prefixes: [prompt, prompt], length: 16, settings: DiffusionSamplingOptions(steps: 8),
       seeds: TokenSampler.rowSeeds(base: LTMGaussian.mix(3 ^ LTMGaussian.mix(7)), count: 2))
     XCTAssertEqual(direct.tokens.map { Array($0[6...]) }, two)
     // A stop token ends a candidate (kept).

@@ -33,7 +33,7 @@ final class MDLMSamplingTests: XCTestCase {
     let prefix = try ids(f.tensors["prefix"]!)
     let steps = 8, length = 16
     let result = try model.sample(
-      prefixes: [[], prefix], length: length, settings: MDLMSamplingSettings(steps: steps), recordTrajectory: true
+      prefixes: [[], prefix], length: length, settings: DiffusionSamplingOptions(steps: steps), recordTrajectory: true
     ) { n, step, position, out, count in
       guard let r = table[[step, n, position]] else {
         missing.increment()
@@ -69,7 +69,7 @@ final class MDLMSamplingTests: XCTestCase {
 
   func testCacheSkipsTheNetworkWhenNothingChanged() throws {
     let seeds = TokenSampler.rowSeeds(base: 3, count: 3)
-    let r = try model.sample(prefixes: [[], [7, 8], [9]], length: 10, settings: MDLMSamplingSettings(steps: 64), seeds: seeds, recordTrajectory: true)
+    let r = try model.sample(prefixes: [[], [7, 8], [9]], length: 10, settings: DiffusionSamplingOptions(steps: 64), seeds: seeds, recordTrajectory: true)
     for n in 0..<3 {
       XCTAssertEqual(r.networkCalls[n], expectedCalls(r.trajectory, sample: n), "sample \(n)")
       XCTAssertLessThanOrEqual(r.networkCalls[n], 11, "at most one call per unmasking event (+ the final one)")
@@ -80,7 +80,7 @@ final class MDLMSamplingTests: XCTestCase {
   func testPrefixStaysFixedAndNoMaskIsLeft() throws {
     let prefixes: [[Int32]] = [[], [1, 2, 3], Array(0..<20).map { Int32($0 * 7) }]
     let r = try model.sample(
-      prefixes: prefixes, length: 24, settings: MDLMSamplingSettings(steps: 5), seeds: TokenSampler.rowSeeds(base: 11, count: 3),
+      prefixes: prefixes, length: 24, settings: DiffusionSamplingOptions(steps: 5), seeds: TokenSampler.rowSeeds(base: 11, count: 3),
       recordTrajectory: true)
     for (n, p) in prefixes.enumerated() {
       for x in r.trajectory { XCTAssertEqual(Array(x[n].prefix(p.count)), p, "prefix of sample \(n) at every step") }
@@ -99,7 +99,7 @@ final class MDLMSamplingTests: XCTestCase {
       out[count - 1] = 1 - 1e-12  // E_MASK ≈ 1e-12: its clock rings first
     }
     let prefix: [Int32] = [4, 5, 6]
-    let r = try model.sample(prefixes: [prefix], length: 12, settings: MDLMSamplingSettings(steps: 4), recordTrajectory: true, uniforms: maskAlwaysWins)
+    let r = try model.sample(prefixes: [prefix], length: 12, settings: DiffusionSamplingOptions(steps: 4), recordTrajectory: true, uniforms: maskAlwaysWins)
     XCTAssertEqual(r.trajectory[4][0], prefix + [Int32](repeating: mask, count: 9))
     let logp = try model.subsLogProbs(xt: r.trajectory[4][0])
     let v = model.config.vocabSize
@@ -108,13 +108,13 @@ final class MDLMSamplingTests: XCTestCase {
       XCTAssertEqual(r.tokens[0][p], Int32(row.indices.max { row[$0] < row[$1] }! - p * v), "position \(p)")
     }
     XCTAssertEqual(r.networkCalls, [1], "the first step only: the unchanged steps and the noise removal reuse its p_θ")
-    let raw = try model.sample(prefixes: [prefix], length: 12, settings: MDLMSamplingSettings(steps: 4, noiseRemoval: false), recordTrajectory: false, uniforms: maskAlwaysWins)
+    let raw = try model.sample(prefixes: [prefix], length: 12, settings: DiffusionSamplingOptions(steps: 4, noiseRemoval: false), recordTrajectory: false, uniforms: maskAlwaysWins)
     XCTAssertEqual(raw.tokens[0], r.trajectory[4][0])
   }
 
   func testSamplesDoNotDependOnBatching() throws {
     let prefixes: [[Int32]] = [[], [5], [6, 7], [], [8]]
-    let settings = MDLMSamplingSettings(steps: 12)
+    let settings = DiffusionSamplingOptions(steps: 12)
     let all = try model.sample(prefixes: prefixes, length: 12, settings: settings, seeds: TokenSampler.rowSeeds(base: 99, count: 5))
     for n in prefixes.indices {
       let one = try model.sample(
@@ -181,7 +181,7 @@ final class MDLMSamplingTests: XCTestCase {
   }
 
   func testTimestepsAreTorchLinspace() {
-    let t = MDLMSamplingSettings(steps: 8).timesteps()
+    let t = DiffusionSamplingOptions(steps: 8).timesteps()
     XCTAssertEqual(t.count, 9)
     XCTAssertEqual(t.first, 1)
     XCTAssertEqual(t.last, 1e-5)

@@ -1,6 +1,7 @@
 import Foundation
 import XCTest
 @testable import LTMReports
+import LTMMetrics
 
 /// `ltm-bench merge` on synthetic shards: exact recombination and every refusal. The end-to-end check that
 /// merged shards equal an unsharded run of a real model is in LTMHarnessTests.

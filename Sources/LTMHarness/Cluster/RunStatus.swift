@@ -1,5 +1,6 @@
 import Foundation
 import LTMReports
+import LTMMetrics
 
 /// How far a zero-shot run got, read from its output folders without touching them: one folder (a run or one
 /// shard), or a base folder whose subfolders are the shards of one run (`--output-dir BASE/shard-{shard}`).

@@ -21,14 +21,3 @@ public struct ScorerSettings: Sendable, Equatable, Hashable {
       .joined(separator: ";")
   }
 }
-
-/// A scorer whose numbers depend on settings (LTM). Scorers that do not adopt it (GPT-2) have `ScorerSettings.none`.
-/// A separate protocol rather than a `BlockScoringModel` requirement, so that families without settings need no code.
-public protocol SettingsReportingScorer: BlockScoringModel {
-  var scorerSettings: ScorerSettings { get }
-}
-
-extension BlockScoringModel {
-  /// The model's scorer settings, or `.none` when it has none.
-  public var reportedSettings: ScorerSettings { (self as? SettingsReportingScorer)?.scorerSettings ?? .none }
-}

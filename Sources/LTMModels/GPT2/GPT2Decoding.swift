@@ -79,7 +79,7 @@ extension GPT2Model {
       for (i, id) in t.enumerated() {
         let dst = x.pointer + (starts[b] + i) * d
         let e = tokenEmbedding.pointer + Int(id) * d, p = positionEmbedding.pointer + (cache.lengths[b] + i) * d
-        for c in 0..<d { dst[c] = e[c] + p[c] }
+        Kernels.addRow(e, p, out: dst, count: d)
       }
     }
     let eps = Float(config.layerNormEpsilon)

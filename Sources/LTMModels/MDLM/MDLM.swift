@@ -149,12 +149,8 @@ public final class MDLMModel: BlockScoringModel {
 
   /// Random weights for benchmarks, at any shape (`owtSmall` for the MDLM-OWT shape).
   public static func random(config: MDLMConfig, seed: UInt64) -> MDLMModel {
-    var rng = SplitMix64(seed: seed)
-    func buffer(_ n: Int, scale: Float, offset: Float = 0) -> FloatBuffer {
-      let b = FloatBuffer(count: n)
-      for i in 0..<n { b.pointer[i] = offset + scale * (rng.nextFloat() * 2 - 1) }
-      return b
-    }
+    var weights = UniformWeights(seed: seed)
+    func buffer(_ n: Int, scale: Float, offset: Float = 0) -> FloatBuffer { weights.buffer(n, scale: scale, offset: offset) }
     let d = config.hiddenDim, cond = config.condDim, inner = config.innerSize, v = config.vocabSize
     let layers = (0..<config.nBlocks).map { _ in
       Layer(
@@ -230,12 +226,7 @@ public final class MDLMModel: BlockScoringModel {
     let d = config.hiddenDim
     Kernels.layerNorm(x, rows: rows, cols: d, gamma: weight.pointer, beta: nil, eps: 1e-5, out: out)
     let sh = Array(shift), sc = Array(scale).map { 1 + $0 }
-    Parallel.forChunks(of: rows, minimumChunk: 64) { range in
-      for r in range {
-        let row = out + r * d
-        for c in 0..<d { row[c] = row[c] * sc[c] + sh[c] }
-      }
-    }
+    Kernels.modulate(out, rows: rows, cols: d, scale: sc, shift: sh)
   }
 
   /// Final hidden states after the adaLN-modulated `norm_final`, [blocks·T, d]. `sigmas[b]` is block b's noise
@@ -286,7 +277,8 @@ public final class MDLMModel: BlockScoringModel {
       BLAS.gemm(transB: true, m: rows, n: 3 * d, k: d, a: normed.pointer, lda: d, b: layer.qkvWeight.pointer, ldb: d, c: qkv.pointer, ldc: 3 * d)
       cosTable.withUnsafeBufferPointer { cs in
         sinTable.withUnsafeBufferPointer { sn in
-          applyRotary(qkv: qkv.pointer, rows: rows, length: t, cos: cs.baseAddress!, sin: sn.baseAddress!)
+          RoPE.rotateHalf(
+            qkv: qkv.pointer, rows: rows, length: t, width: d, heads: heads, headDim: dh, cos: cs.baseAddress!, sin: sn.baseAddress!)
         }
       }
       FusedQKVAttention.run(
@@ -318,37 +310,7 @@ public final class MDLMModel: BlockScoringModel {
   func gatedAdd(_ y: UnsafePointer<Float>, into x: UnsafeMutablePointer<Float>, blocks: Int, length t: Int, gates: [[Float]]) {
     let d = config.hiddenDim
     for b in 0..<blocks {
-      gates[b].withUnsafeBufferPointer { g in
-        let gp = g.baseAddress!
-        Parallel.forChunks(of: t, minimumChunk: 64) { range in
-          for r in range {
-            let o = (b * t + r) * d
-            for c in 0..<d { x[o + c] += gp[c] * y[o + c] }
-          }
-        }
-      }
-    }
-  }
-
-  /// GPT-NeoX rotate-half on q and k of every head (v untouched), in place in the fused [rows, 3d] projection:
-  /// out[:h] = x[:h]·cos θ − x[h:]·sin θ, out[h:] = x[h:]·cos θ + x[:h]·sin θ, h = dh/2.
-  func applyRotary(qkv: UnsafeMutablePointer<Float>, rows: Int, length t: Int, cos cs: UnsafePointer<Float>, sin sn: UnsafePointer<Float>) {
-    let d = config.hiddenDim, dh = config.headSize, heads = config.nHeads, half = dh / 2
-    Parallel.forChunks(of: rows, minimumChunk: 32) { range in
-      for r in range {
-        let p = r % t
-        let c = cs + p * half, s = sn + p * half
-        for part in 0..<2 {
-          for h in 0..<heads {
-            let v = qkv + r * 3 * d + part * d + h * dh
-            for k in 0..<half {
-              let a = v[k], b = v[k + half]
-              v[k] = a * c[k] - b * s[k]
-              v[k + half] = b * c[k] + a * s[k]
-            }
-          }
-        }
-      }
+      Kernels.gatedAdd(y + b * t * d, gate: gates[b], into: x + b * t * d, rows: t, cols: d)
     }
   }
 
@@ -379,7 +341,7 @@ public final class MDLMModel: BlockScoringModel {
           row[mask] = -.infinity
           let m = VectorMath.max(row, count: mask)
           let lse = m + Float(log(VectorMath.sumExpShifted(row, shift: m, count: mask)))
-          for c in 0..<v { row[c] -= lse }
+          Kernels.subtractRow(lse, from: row, count: v)
         } else {
           row.update(repeating: -.infinity, count: v)
           row[Int(token)] = 0
@@ -427,7 +389,7 @@ public final class MDLMModel: BlockScoringModel {
             let row = logits.pointer + j * v
             // The mask id is the last column: log-softmax over the first v − 1 biased logits is the SUBS
             // normalisation (mask logit −∞).
-            for c in 0..<Int(mask) { row[c] += headBias.pointer[c] }
+            Kernels.addRow(headBias.pointer, into: row, count: Int(mask))
             let lse = TiedOutputHead.logSumExp(row: row, count: Int(mask))
             outp![r0 + j] = Float(Double(row[targets[r0 + j]]) - lse)
           }

@@ -32,11 +32,11 @@ final class LTMFewShot: FewShotLanguageModel {
   /// Steps, lr and init of every fit (its seed is unused: each call's seed keys the fits).
   let fit: LTMScoringOptions
 
-  init(model: LTMModel, options: FewShotModelOptions) throws {
+  init(model: LTMModel, latent: LatentInferenceOptions = .init()) throws {
     self.model = model
     fit = try model.options(
-      steps: options.ltmSteps, learningRate: options.ltmFastLearningRate, initialization: options.ltmInitialization,
-      freshSamples: 0)
+      steps: latent.singleSteps(command: "fewshot"), learningRate: latent.fastLearningRate,
+      initialization: latent.initialization, freshSamples: 0)
   }
 
   var descriptor: ModelDescriptor { model.descriptor }

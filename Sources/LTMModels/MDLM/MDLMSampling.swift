@@ -2,25 +2,9 @@ import Foundation
 import LTMTensor
 
 /// Settings of MDLM ancestral sampling (`diffusion.py::_sample` with `sampling.predictor: ddpm_cache`).
-public struct MDLMSamplingSettings: Sendable, Equatable, Codable {
-  /// T, the number of reverse steps (`sampling.steps`; the authors' config default is 128).
-  public var steps: Int
-  /// `sampling.noise_removal`: a final argmax forward at t_min fills any position still masked.
-  public var noiseRemoval: Bool
-
-  enum CodingKeys: String, CodingKey { case steps, noiseRemoval = "noise_removal" }
-
-  public init(steps: Int = 128, noiseRemoval: Bool = true) {
-    self.steps = steps
-    self.noiseRemoval = noiseRemoval
-  }
-
+extension DiffusionSamplingOptions {
   /// t_min, the `eps` of `_sample`: timesteps = linspace(1, 1e-5, T + 1).
   public static let tMin = 1e-5
-
-  public func validate() throws {
-    guard steps >= 1 else { throw ModelError.badInput("MDLM sampling needs at least 1 step (got \(steps))") }
-  }
 
   /// torch.linspace(1, t_min, T + 1) in float64, element for element: the first half counts up from the start,
   /// the second half down from the end (ATen's `linspace` kernel).
@@ -65,7 +49,7 @@ extension MDLMModel {
   /// Sample n draws from its own stream, seeded `seeds[n]` (use `TokenSampler.rowSeeds`), keyed further by step
   /// and position, so its tokens do not depend on how samples are batched. All samples go through the DiT as one
   /// batch (they share `length`).
-  public func sample(prefixes: [[Int32]], length: Int, settings: MDLMSamplingSettings, seeds: [UInt64], recordTrajectory: Bool = false) throws -> MDLMSamples {
+  public func sample(prefixes: [[Int32]], length: Int, settings: DiffusionSamplingOptions, seeds: [UInt64], recordTrajectory: Bool = false) throws -> MDLMSamples {
     guard seeds.count == prefixes.count else { throw ModelError.badInput("\(seeds.count) seeds for \(prefixes.count) samples") }
     return try sample(prefixes: prefixes, length: length, settings: settings, recordTrajectory: recordTrajectory) { n, step, position, out, count in
       var g = Self.drawStream(seed: seeds[n], step: step, position: position)
@@ -81,7 +65,7 @@ extension MDLMModel {
   }
 
   /// The sampler with its uniforms supplied by `uniforms` (the seam the parity test injects the reference's U through).
-  func sample(prefixes: [[Int32]], length: Int, settings: MDLMSamplingSettings, recordTrajectory: Bool, uniforms: MDLMUniformSource) throws -> MDLMSamples {
+  func sample(prefixes: [[Int32]], length: Int, settings: DiffusionSamplingOptions, recordTrajectory: Bool, uniforms: MDLMUniformSource) throws -> MDLMSamples {
     try settings.validate()
     guard !prefixes.isEmpty else { return MDLMSamples(tokens: [], networkCalls: [], trajectory: []) }
     guard length >= 1, length <= config.modelLength else {
@@ -99,7 +83,7 @@ extension MDLMModel {
     var calls = [Int](repeating: 0, count: x.count)
     var trajectory = recordTrajectory ? [x] : []
     let times = settings.timesteps()
-    let dt = (1 - MDLMSamplingSettings.tMin) / Double(settings.steps)
+    let dt = (1 - DiffusionSamplingOptions.tMin) / Double(settings.steps)
 
     /// Evaluates the DiT on the samples in `which` (one batch) at noise level σ(t).
     func evaluate(_ which: [Int], t: Double) throws {
@@ -197,7 +181,7 @@ extension MDLMModel {
         Parallel.forChunks(of: r, minimumChunk: 1) { range in
           for j in range {
             let row = logits.pointer + j * v
-            for c in 0..<real { row[c] += headBias.pointer[c] }
+            Kernels.addRow(headBias.pointer, into: row, count: real)
             let lse = TiedOutputHead.logSumExp(row: row, count: real)
             op[r0 + j] = choose(rows[r0 + j].sample, rows[r0 + j].position, row, lse)
           }

@@ -16,8 +16,7 @@ import LTMTensor
 /// - options: `options(steps:learningRate:initialization:seed:freshSamples:)` (checkpoint `num_steps`/`fast_lr`
 ///   unless overridden);
 /// - the `ltm` protocol: `evaluate(blocks:blockIndices:options:)` → per block `LTMBlockPosterior` (the paper's bound
-///   `score`/`ppl` with the fit's ε, the honest `fresh` bound, the NELBO trajectory; `summary` for JSON), and
-///   `evaluate(blocks:blockIndices:options:stepCounts:)` for an inference-steps sweep (one fit per T);
+///   `score`/`ppl` with the fit's ε, the honest `fresh` bound, the NELBO trajectory; `summary` for JSON); a steps sweep is one call per T;
 /// - `score(blocks:)` (the `BlockScoringModel` conformance): the paper's bound with `scoringOptions`, per-token CE
 ///   at the final z plus the KL as `extraNats`, so exp(Σ/n) is the paper's per-block PPL;
 /// - `benchmarkFastLoop(layers:…)` for `ltm-bench bench`; `fastLoopBytesPerBlock(blockLength:)` to size batches.
@@ -191,12 +190,8 @@ public final class LTMModel: BlockScoringModel {
 
   /// Random weights (uniform, scaled like the authors' N(0, 0.02) init; norms near 1) for benchmarks and tests.
   public static func random(config: LTMConfig, seed: UInt64, scale: Float = 0.035) -> LTMModel {
-    var rng = SplitMix64(seed: seed)
-    func buffer(_ n: Int, scale: Float, offset: Float = 0) -> FloatBuffer {
-      let b = FloatBuffer(count: n)
-      for i in 0..<n { b.pointer[i] = offset + scale * (rng.nextFloat() * 2 - 1) }
-      return b
-    }
+    var weights = UniformWeights(seed: seed)
+    func buffer(_ n: Int, scale: Float, offset: Float = 0) -> FloatBuffer { weights.buffer(n, scale: scale, offset: offset) }
     let a = config.modelArgs, d = a.dim, f = a.ffnHiddenDim
     let layers = (0..<a.nLayers).map { _ in
       Layer(

@@ -130,7 +130,7 @@ extension LTMModel {
         BLAS.gemm(transB: true, m: count, n: keysN, k: dh, alpha: scale, a: q, lda: 3 * d, b: kbuf, ldb: dh, c: scores, ldc: keysN)
         for i in 0..<count {
           let p = past + i
-          LTMAttention.softmaxRange(scores + i * keysN, count: keysN, lo: Swift.max(0, p - window + 1) - first, hi: p - first + 1)
+          Kernels.softmaxRange(scores + i * keysN, count: keysN, lo: Swift.max(0, p - window + 1) - first, hi: p - first + 1)
         }
         BLAS.gemm(m: count, n: dh, k: keysN, a: scores, lda: keysN, b: vbuf, ldb: dh,
                   c: attended.pointer + starts[b] * d + head * dh, ldc: d)

@@ -21,13 +21,13 @@ final class MDLMFewShot: FewShotLanguageModel {
   var rollingContextTokens: Int? { 1 }
   let model: MDLMModel
   let timeSamples: Int
-  let samplerSteps: Int
+  let sampling: DiffusionSamplingOptions
 
-  init(model: MDLMModel, options: FewShotModelOptions) throws {
-    guard options.mdlmTimeSamples >= 1 else { throw ModelError.badInput("time samples must be at least 1, got \(options.mdlmTimeSamples)") }
+  init(model: MDLMModel, timeSamples: Int = 1, sampling: DiffusionSamplingOptions = .init()) throws {
+    guard timeSamples >= 1 else { throw ModelError.badInput("time samples must be at least 1, got \(timeSamples)") }
     self.model = model
-    timeSamples = options.mdlmTimeSamples
-    samplerSteps = options.mdlmSamplerSteps
+    self.timeSamples = timeSamples
+    self.sampling = sampling
   }
 
   var descriptor: ModelDescriptor { model.descriptor }
@@ -84,7 +84,7 @@ final class MDLMFewShot: FewShotLanguageModel {
   }
 
   /// `settings.candidates` prefix-conditioned ancestral samples (`MDLMSampling.swift`) of `settings.maxNewTokens`
-  /// tokens after `prompt` (the prompt positions fixed, the rest starting as MASK), `samplerSteps` reverse steps with
+  /// tokens after `prompt` (the prompt positions fixed, the rest starting as MASK), `sampling.steps` reverse steps with
   /// the final noise-removal argmax. Candidate k draws from the stream keyed by (seed, document, k), so it does not
   /// depend on K or on other documents. A candidate ends after its first stop token (kept), as the autoregressive
   /// families' do; the positions after it were sampled jointly but are not part of the answer.
@@ -101,7 +101,7 @@ final class MDLMFewShot: FewShotLanguageModel {
     let documentSeed = LTMGaussian.mix(seed ^ LTMGaussian.mix(UInt64(bitPattern: Int64(document))))
     let samples = try model.sample(
       prefixes: Array(repeating: prompt, count: settings.candidates), length: length,
-      settings: MDLMSamplingSettings(steps: samplerSteps),
+      settings: sampling,
       seeds: TokenSampler.rowSeeds(base: documentSeed, count: settings.candidates))
     let stops = Set(settings.stopTokens)
     return samples.tokens.map { row in

@@ -153,7 +153,7 @@ extension LTMModel {
         probs: probs + pair * g.probsPerHead)
     }
     BLAS.gemm(transB: true, m: r, n: d, k: d, a: out, lda: d, b: w.wo.pointer, ldb: d, c: ws.delta.pointer, ldc: d)
-    Self.residual(x, ws.delta.pointer, output, count: r * d)
+    Kernels.add(x, ws.delta.pointer, out: output, count: r * d)
   }
 
   /// x_out = x + Wo_c · Attention(RoPE(Wq_c·n) at token positions, RoPE(Wk_c·z_l) at latent positions, Wv_c·z_l),
@@ -182,7 +182,7 @@ extension LTMModel {
         out: out + b * s * d + head * dh, ldo: d, probs: probs + pair * s * m)
     }
     BLAS.gemm(transB: true, m: r, n: d, k: d, a: out, lda: d, b: w.crossO.pointer, ldb: d, c: ws.delta.pointer, ldc: d)
-    Self.residual(x, ws.delta.pointer, output, count: r * d)
+    Kernels.add(x, ws.delta.pointer, out: output, count: r * d)
   }
 
   /// x_out = x + down(silu(gate·n) ∘ up·n), n = RMSNorm_f(x).
@@ -193,7 +193,7 @@ extension LTMModel {
     BLAS.gemm(transB: true, m: r, n: 2 * f, k: d, a: ws.normed.pointer, lda: d, b: w.gateUp.pointer, ldb: d, c: gu, ldc: 2 * f)
     SwiGLU.forward(gu, rows: r, hidden: f, out: ws.hidden.pointer)
     BLAS.gemm(transB: true, m: r, n: d, k: f, a: ws.hidden.pointer, lda: f, b: w.down.pointer, ldb: f, c: ws.delta.pointer, ldc: d)
-    Self.residual(x, ws.delta.pointer, output, count: r * d)
+    Kernels.add(x, ws.delta.pointer, out: output, count: r * d)
   }
 
   /// Tied output and next-token cross-entropy, `headRows` rows at a time (the [R, vocab] logits are never whole).
@@ -233,12 +233,6 @@ extension LTMModel {
 
   // MARK: - Helpers
 
-  /// out = x + y (out may alias x or y).
-  static func residual(_ x: UnsafePointer<Float>, _ y: UnsafePointer<Float>, _ out: UnsafeMutablePointer<Float>, count: Int) {
-    Parallel.forChunks(of: count, minimumChunk: 1 << 16) { range in
-      for i in range { out[i] = x[i] + y[i] }
-    }
-  }
 
   @inline(__always)
   static func scale(_ x: UnsafeMutablePointer<Float>, by s: Float, count: Int) {

@@ -10,67 +10,67 @@ public struct LoadedModel {
   public var tokenizerDirectory: URL
 }
 
-/// Maps a checkpoint (a directory or a file) to its family, its Codable config and its loader.
+/// Maps a checkpoint (a directory or a file) to its family and loads it.
 ///
-/// Detection is explicit, never by trial: a Hugging Face directory names its family in `config.json`'s
-/// `model_type`; an unknown or missing family is an error that says what was found.
+/// Detection is explicit, never by trial: a layout a family recognises by its files, a single file by the extension
+/// its family's authors write (`.pt`/`.pth`: the LTM authors' `torch.save`; `.ckpt`: the MDLM authors' Lightning
+/// checkpoint), a Hugging Face folder (or a weights file inside one) by `config.json`'s `model_type`; an unknown or
+/// missing family is an error that says what was found.
 public enum ModelRegistry {
-  /// One model family: how to read its config and weights from a checkpoint directory.
-  public struct Family {
-    public var name: String
-    public var load: (_ directory: URL, _ configData: Data) throws -> (BlockScoringModel, [URL])
-  }
-
-  /// `model_type` → family. New families (LTM, MDLM, SEDD) register here.
-  public static let families: [String: Family] = [
-    "gpt2": Family(name: "gpt2") { directory, configData in
-      let config = try decodeConfig(GPT2Config.self, from: configData, path: directory.appendingPathComponent("config.json").path)
-      let (archive, files) = try WeightFiles.load(directory: directory)
-      return (try GPT2Model(config: config, weights: archive, source: directory.path), files)
-    },
-    // LTM converted to safetensors: config.json {"model_type": "ltm", "model_args": …, "config": …}.
-    "ltm": Family(name: "ltm") { directory, _ in try LTMModel.load(directory: directory) },
-    // MDLM in the Hugging Face layout (kuleshov-group/mdlm-owt): config.json + model.safetensors with backbone.* keys.
-    "mdlm": Family(name: "mdlm") { directory, configData in
-      let (model, files) = try MDLMModel.load(directory: directory, configData: configData)
-      return (model, files)
-    },
+  /// Every family, one line each: adding a family is one folder and one line here.
+  public static let families: [any ModelFamily.Type] = [
+    GPT2Family.self,
+    LTMFamily.self,
+    MDLMFamily.self,
   ]
-
-  /// torch.save files (`.pt`, `.pth`) are the LTM authors' training checkpoints; Lightning `.ckpt` files (also
-  /// torch.save) are the MDLM authors'.
-  static let torchFileExtensions: Set<String> = ["pt", "pth"]
 
   public static func load(path: URL) throws -> LoadedModel {
     var isDirectory: ObjCBool = false
     guard FileManager.default.fileExists(atPath: path.path, isDirectory: &isDirectory) else {
       throw CheckpointError.unreadable(path: path.path, reason: "no such file or directory")
     }
-    // The LTM authors' torch.save checkpoint (ckpt_*.pt): read natively; its tokenizer files may lie beside it.
-    if !isDirectory.boolValue, torchFileExtensions.contains(path.pathExtension.lowercased()) {
-      let model = try LTMModel.load(checkpoint: path)
-      return LoadedModel(model: model, family: "ltm", checkpointFiles: [path], tokenizerDirectory: path.deletingLastPathComponent())
+    let candidate = CheckpointCandidate(path: path, isDirectory: isDirectory.boolValue)
+    let family = try family(of: candidate)
+    let (model, files) = try family.load(candidate)
+    return LoadedModel(model: model, family: family.name, checkpointFiles: files, tokenizerDirectory: candidate.directory)
+  }
+
+  /// The family name of the checkpoint at `path`, without loading its weights.
+  public static func familyName(of path: URL) throws -> String {
+    var isDirectory: ObjCBool = false
+    guard FileManager.default.fileExists(atPath: path.path, isDirectory: &isDirectory) else {
+      throw CheckpointError.unreadable(path: path.path, reason: "no such file or directory")
     }
-    // A Lightning checkpoint (the MDLM authors' mdlm.ckpt): EMA weights preferred, config beside it or inside.
-    if !isDirectory.boolValue, path.pathExtension.lowercased() == "ckpt" {
-      let (model, _) = try MDLMModel.load(lightningCheckpoint: path)
-      return LoadedModel(model: model, family: "mdlm", checkpointFiles: [path], tokenizerDirectory: path.deletingLastPathComponent())
-    }
-    // A weights file inside a Hugging Face directory: load the directory (config.json lives beside it).
-    let directory = isDirectory.boolValue ? path : path.deletingLastPathComponent()
-    let configURL = directory.appendingPathComponent("config.json")
-    guard let configData = FileManager.default.contents(atPath: configURL.path) else {
-      throw ModelError.unknownFamily(path: path.path, reason: "no config.json in \(directory.path)")
+    return try family(of: CheckpointCandidate(path: path, isDirectory: isDirectory.boolValue)).name
+  }
+
+  /// The family that claims `candidate`: a layout a family recognises, then a file's extension, then the folder's
+  /// `config.json` `model_type`.
+  static func family(of candidate: CheckpointCandidate) throws -> any ModelFamily.Type {
+    if let family = families.first(where: { $0.recognizes(candidate) }) { return family }
+    if let family = families.first(where: { $0.fileExtensions.contains(candidate.fileExtension) }) { return family }
+    guard let configData = candidate.configData() else {
+      throw ModelError.unknownFamily(path: candidate.path.path, reason: "no config.json in \(candidate.directory.path)")
     }
     struct ModelType: Decodable { var model_type: String? }
-    let type = try decodeConfig(ModelType.self, from: configData, path: configURL.path).model_type
-    guard let name = type, let family = families[name] else {
+    let type = try decodeConfig(ModelType.self, from: configData, path: candidate.configURL.path).model_type
+    guard let type, let family = families.first(where: { $0.modelTypes.contains(type) }) else {
+      let supported = families.flatMap { $0.modelTypes }.sorted().joined(separator: ", ")
       throw ModelError.unknownFamily(
-        path: path.path,
-        reason: "config.json model_type is \(type.map { "'\($0)'" } ?? "missing") (supported: \(families.keys.sorted().joined(separator: ", ")))")
+        path: candidate.path.path, reason: "config.json model_type is \(type.map { "'\($0)'" } ?? "missing") (supported: \(supported))")
     }
-    let (model, files) = try family.load(directory, configData)
-    return LoadedModel(model: model, family: family.name, checkpointFiles: [configURL] + files, tokenizerDirectory: directory)
+    return family
+  }
+
+  /// The display names of the families that read `group`, for messages ("LTM", "GPT-2 or MDLM").
+  public static func familyNames(accepting group: ModelOptionGroup) -> String {
+    let names = families.filter { $0.acceptedOptions.contains(group) }.map { $0.displayName }
+    return names.count <= 1 ? names.joined() : names.dropLast().joined(separator: ", ") + " or " + names.last!
+  }
+
+  /// Whether the family named `name` (a `LoadedModel.family`) reads `group`.
+  public static func family(named name: String, accepts group: ModelOptionGroup) -> Bool {
+    families.first { $0.name == name }?.acceptedOptions.contains(group) ?? false
   }
 
   /// Decodes a JSON config, turning `DecodingError` into one line that names the file and the key path: a value of

@@ -55,7 +55,7 @@ enum LTMAttention {
       for i in 0..<rows {
         let pos = r0 + i
         let lo = Swift.max(0, pos - g.window + 1) - k0, hi = pos - k0 + 1
-        softmaxRange(p + i * keys, count: keys, lo: lo, hi: hi)
+        Kernels.softmaxRange(p + i * keys, count: keys, lo: lo, hi: hi)
       }
       BLAS.gemm(m: rows, n: g.headDim, k: keys, a: p, lda: keys, b: v + k0 * ld, ldb: ld, c: out + r0 * ldo, ldc: ldo)
     }
@@ -79,7 +79,7 @@ enum LTMAttention {
       for i in 0..<rows {
         let pos = r0 + i
         let lo = Swift.max(0, pos - g.window + 1) - k0, hi = pos - k0 + 1
-        softmaxBackwardRange(p: p + i * keys, dp: scratch + i * keys, count: keys, lo: lo, hi: hi)
+        Kernels.softmaxBackwardRange(p: p + i * keys, dp: scratch + i * keys, count: keys, lo: lo, hi: hi)
       }
       // dQ = scale · dS · K;  dK += scale · dSᵀ · Q;  dV += Pᵀ · dO.
       BLAS.gemm(m: rows, n: g.headDim, k: keys, alpha: g.scale, a: scratch, lda: keys, b: k + k0 * ld, ldb: ld, c: dq + r0 * ldd, ldc: ldd)
@@ -96,7 +96,7 @@ enum LTMAttention {
   ) {
     let scale = 1 / Float(headDim).squareRoot()
     BLAS.gemm(transB: true, m: rows, n: latents, k: headDim, alpha: scale, a: q, lda: ldq, b: k, ldb: ldkv, c: probs, ldc: latents)
-    for i in 0..<rows { softmaxRange(probs + i * latents, count: latents, lo: 0, hi: latents) }
+    for i in 0..<rows { Kernels.softmaxRange(probs + i * latents, count: latents, lo: 0, hi: latents) }
     BLAS.gemm(m: rows, n: headDim, k: latents, a: probs, lda: latents, b: v, ldb: ldkv, c: out, ldc: ldo)
   }
 
@@ -111,34 +111,12 @@ enum LTMAttention {
     let scale = 1 / Float(headDim).squareRoot()
     BLAS.gemm(transB: true, m: rows, n: latents, k: headDim, a: dOut, lda: lddo, b: v, ldb: ldkv, c: scratch, ldc: latents)
     for i in 0..<rows {
-      softmaxBackwardRange(p: probs + i * latents, dp: scratch + i * latents, count: latents, lo: 0, hi: latents)
+      Kernels.softmaxBackwardRange(p: probs + i * latents, dp: scratch + i * latents, count: latents, lo: 0, hi: latents)
     }
     if let dq {
       BLAS.gemm(m: rows, n: headDim, k: latents, alpha: scale, a: scratch, lda: latents, b: k, ldb: ldkv, c: dq, ldc: lddq)
     }
     BLAS.gemm(transA: true, m: latents, n: headDim, k: rows, alpha: scale, a: scratch, lda: latents, b: q, ldb: ldq, c: dk, ldc: lddkv)
     BLAS.gemm(transA: true, m: latents, n: headDim, k: rows, a: probs, lda: latents, b: dOut, ldb: lddo, c: dv, ldc: lddkv)
-  }
-
-  /// Softmax over row[lo..<hi]; the rest of row[0..<count] is set to 0.
-  @inline(__always)
-  static func softmaxRange(_ row: UnsafeMutablePointer<Float>, count: Int, lo: Int, hi: Int) {
-    if lo > 0 { row.update(repeating: 0, count: lo) }
-    if hi < count { (row + hi).update(repeating: 0, count: count - hi) }
-    let n = hi - lo, x = row + lo
-    let m = VectorMath.max(x, count: n)
-    let total = VectorMath.expShifted(x, shift: m, count: n, out: x)
-    let inv = Float(1 / total)
-    for c in 0..<n { x[c] *= inv }
-  }
-
-  /// dp[c] ← p[c]·(dp[c] − Σ p·dp) on [lo, hi), 0 elsewhere.
-  @inline(__always)
-  static func softmaxBackwardRange(p: UnsafePointer<Float>, dp: UnsafeMutablePointer<Float>, count: Int, lo: Int, hi: Int) {
-    if lo > 0 { dp.update(repeating: 0, count: lo) }
-    if hi < count { (dp + hi).update(repeating: 0, count: count - hi) }
-    var dot: Float = 0
-    for c in lo..<hi { dot += p[c] * dp[c] }
-    for c in lo..<hi { dp[c] = p[c] * (dp[c] - dot) }
   }
 }

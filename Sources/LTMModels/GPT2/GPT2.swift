@@ -133,12 +133,8 @@ public final class GPT2Model: BlockScoringModel {
 
   /// Random weights (uniform, scaled like GPT-2's init) for any shape.
   public static func random(config: GPT2Config, seed: UInt64) -> GPT2Model {
-    var rng = SplitMix64(seed: seed)
-    func buffer(_ n: Int, scale: Float, offset: Float = 0) -> FloatBuffer {
-      let b = FloatBuffer(count: n)
-      for i in 0..<n { b.pointer[i] = offset + scale * (rng.nextFloat() * 2 - 1) }
-      return b
-    }
+    var weights = UniformWeights(seed: seed)
+    func buffer(_ n: Int, scale: Float, offset: Float = 0) -> FloatBuffer { weights.buffer(n, scale: scale, offset: offset) }
     let d = config.nEmbd, inner = config.innerSize
     let layers = (0..<config.nLayer).map { _ in
       Layer(
@@ -185,7 +181,7 @@ public final class GPT2Model: BlockScoringModel {
         }
         let dst = x.pointer + (b * t + pos) * d
         let e = tokenEmbedding.pointer + Int(id) * d, p = positionEmbedding.pointer + pos * d
-        for c in 0..<d { dst[c] = e[c] + p[c] }
+        Kernels.addRow(e, p, out: dst, count: d)
       }
     }
 
