@@ -54,7 +54,12 @@ struct DiffusionSamplingArguments: ParsableArguments {
   @Flag(help: "Diffusion models: skip the final noise-removal argmax (positions still masked after T steps stay MASK and are dropped from the text).")
   var noNoiseRemoval = false
 
-  var options: DiffusionSamplingOptions { DiffusionSamplingOptions(steps: steps, noiseRemoval: !noNoiseRemoval) }
+  @Option(help: "Diffusion models: the reverse-step rule: ddpm_cache (MDLM), analytic (Tweedie τ-leaping) or euler (SEDD); default: the family's (MDLM ddpm_cache; SEDD the checkpoint's sampling.predictor).")
+  var predictor: String?
+
+  var options: DiffusionSamplingOptions {
+    DiffusionSamplingOptions(steps: steps, noiseRemoval: !noNoiseRemoval, predictor: predictor)
+  }
 }
 
 extension BlockProtocol: ExpressibleByArgument {

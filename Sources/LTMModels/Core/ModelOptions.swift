@@ -114,23 +114,33 @@ public struct DiffusionBoundOptions: Sendable, Equatable {
   }
 }
 
-/// Reverse-process sampling of a diffusion model (`--steps`, `--no-noise-removal`); read by families that accept
-/// `.diffusionSampling` (MDLM), in mauve and few-shot generation alike.
+/// Reverse-process sampling of a diffusion model (`--steps`, `--no-noise-removal`, `--predictor`); read by families
+/// that accept `.diffusionSampling` (MDLM, SEDD), in mauve and few-shot generation alike.
 public struct DiffusionSamplingOptions: Sendable, Equatable, Codable {
   /// T, the number of reverse steps (`sampling.steps`; the authors' config default is 128).
   public var steps: Int
-  /// `sampling.noise_removal`: a final argmax forward at t_min fills any position still masked.
+  /// `sampling.noise_removal`: a final denoising forward at t_min fills any position still masked.
   public var noiseRemoval: Bool
+  /// The reverse-step rule (`sampling.predictor`: MDLM `ddpm_cache`, SEDD `analytic` or `euler`); nil: the family's
+  /// default. A family rejects a rule it does not implement.
+  public var predictor: String?
 
-  enum CodingKeys: String, CodingKey { case steps, noiseRemoval = "noise_removal" }
+  enum CodingKeys: String, CodingKey { case steps, noiseRemoval = "noise_removal", predictor }
 
-  public init(steps: Int = 128, noiseRemoval: Bool = true) {
+  public init(steps: Int = 128, noiseRemoval: Bool = true, predictor: String? = nil) {
     self.steps = steps
     self.noiseRemoval = noiseRemoval
+    self.predictor = predictor
   }
 
   public var givenFlags: [String] {
-    [("--steps", steps != 128), ("--no-noise-removal", !noiseRemoval)].filter(\.1).map(\.0)
+    [("--steps", steps != 128), ("--no-noise-removal", !noiseRemoval), ("--predictor", predictor != nil)].filter(\.1).map(\.0)
+  }
+
+  /// Throws unless `predictor` is nil or one of `implemented` (the family's rules, named in `family`'s message).
+  public func checkPredictor(_ implemented: [String], family: String) throws {
+    guard let predictor, !implemented.contains(predictor) else { return }
+    throw ModelError.badInput("--predictor \(predictor): \(family) samples with \(implemented.joined(separator: " or "))")
   }
 
   public func validate() throws {

@@ -26,8 +26,12 @@ extension MDLMModel: ZeroShotScoring, FewShotCapable, ContinuationGenerating {
     }]
   }
 
+  /// The one reverse-step rule implemented: the authors' `ddpm_cache` ancestral sampler.
+  static let predictors = ["ddpm_cache"]
+
   public func fewShotModel(options: ModelRunOptions) throws -> FewShotLanguageModel {
-    try MDLMFewShot(model: self, timeSamples: options.diffusionBound.timeSamples ?? 1, sampling: options.diffusionSampling)
+    try options.diffusionSampling.checkPredictor(Self.predictors, family: "MDLM")
+    return try MDLMFewShot(model: self, timeSamples: options.diffusionBound.timeSamples ?? 1, sampling: options.diffusionSampling)
   }
 
   /// A prompt starts a document, as in training: [BOS] + prompt when the vocabulary names a BOS (recorded in
@@ -38,6 +42,7 @@ extension MDLMModel: ZeroShotScoring, FewShotCapable, ContinuationGenerating {
   /// MASK), T = `options.diffusionSampling.steps`; the continuation is the generated positions. It draws from p_θ
   /// itself, so the token sampling settings (temperature, top-k, top-p, greedy) must be left at their defaults.
   public func generateContinuations(prefixes: [[Int32]], request: ContinuationRequest) throws -> [[[Int32]]] {
+    try request.options.diffusionSampling.checkPredictor(Self.predictors, family: "MDLM")
     guard request.sampling == SamplingSettings() else {
       throw ModelError.badInput(
         "MDLM samples from p_θ as the reference sampler does; --sampling/--temperature/--top-k/--top-p apply to GPT-2 "

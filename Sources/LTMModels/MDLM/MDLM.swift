@@ -104,10 +104,11 @@ public final class MDLMModel: BlockScoringModel {
   /// dict whose keys carry a further prefix (`model.backbone.*`) is accepted too. `rotary_emb.inv_freq` is not
   /// loaded but recomputed (10000^(−2k/dh)) and checked against the file, so a checkpoint with another rotary base
   /// fails instead of scoring a different model. Any other missing or unused tensor is an error naming it.
-  public convenience init(config: MDLMConfig, weights archive: TensorArchive, source: String) throws {
+  /// `family` names the checkpoint in errors: the DDiT is also SEDD's network.
+  public convenience init(config: MDLMConfig, weights archive: TensorArchive, source: String, family: String = "mdlm") throws {
     try config.validate(source: source)
     let prefix = archive.tensors.keys.first { $0.hasSuffix("vocab_embed.embedding") }.map { String($0.dropLast("vocab_embed.embedding".count)) } ?? "backbone."
-    var map = try WeightMap(model: "mdlm (\(source))", archive: archive)
+    var map = try WeightMap(model: "\(family) (\(source))", archive: archive)
     let d = config.hiddenDim, cond = config.condDim, inner = config.innerSize, v = config.vocabSize
     func take(_ key: String, _ shape: [Int]) throws -> FloatBuffer { FloatBuffer(try map.take(prefix + key, shape: shape)) }
     let embedding = try take("vocab_embed.embedding", [v, d])
