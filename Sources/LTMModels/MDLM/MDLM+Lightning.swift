@@ -24,9 +24,8 @@ extension MDLMModel {
   /// possibly `noise.*`), `ema` = {decay, num_updates, shadow_params, collected_params}, `hyper_parameters`
   /// (OmegaConf objects, read as opaque records, never executed), `loops`, `optimizer_states`, ….
   ///
-  /// EMA weights are preferred: `shadow_params` is a list in `itertools.chain(backbone.parameters(),
-  /// noise.parameters())` order, which is the state-dict order without buffers (`rotary_emb.inv_freq`). Each
-  /// shadow tensor must match its parameter's shape and the counts must agree, else the load fails.
+  /// EMA weights are preferred (`EMAWeights`): `shadow_params` is a list in `itertools.chain(backbone.parameters(),
+  /// noise.parameters())` order, which is the state-dict order without buffers (`rotary_emb.inv_freq`).
   ///
   /// The config: `config.json` beside the file if present, else `hyper_parameters.config` (`model.hidden_size`,
   /// `cond_dim`, `n_blocks`, `n_heads`, `length`; top-level `time_conditioning`; the vocabulary from the embedding).
@@ -48,39 +47,8 @@ extension MDLMModel {
   /// The weights to load from a decoded Lightning checkpoint: EMA shadow params mapped onto the state dict's
   /// parameter names (buffers kept from the state dict), or the state dict itself when there is no EMA.
   static func lightningWeights(_ root: PickleValue, file: URL) throws -> (TensorArchive, MDLMCheckpointWeights) {
-    let path = file.path
-    func fail(_ reason: String) -> ModelError { .unsupportedConfig(path: path, reason: reason) }
-    guard let entries = root["state_dict"]?.dictEntries else { throw fail("a Lightning checkpoint needs a state_dict entry") }
-    var names: [String] = [], tensors: [String: RawTensor] = [:]
-    for entry in entries {
-      guard let key = entry.key.stringValue, var tensor = entry.value.tensorValue else {
-        throw fail("state_dict entry \(entry.key.stringValue ?? entry.key.kindName) is \(entry.value.kindName), not a tensor")
-      }
-      tensor.name = key
-      tensor.file = path
-      names.append(key)
-      tensors[key] = tensor
-    }
-    guard let ema = root["ema"], !ema.isNone, let shadowValue = ema["shadow_params"] else {
-      return (TensorArchive(tensors: tensors, files: [file]), .stateDict)
-    }
-    guard let shadow = shadowValue.arrayValue else { throw fail("ema.shadow_params is \(shadowValue.kindName), not a list") }
-    // Persistent buffers are in the state dict but not in parameters(): the DiT's only one is rotary_emb.inv_freq.
-    let parameters = names.filter { !$0.hasSuffix("rotary_emb.inv_freq") }
-    guard shadow.count == parameters.count else {
-      throw fail("ema.shadow_params holds \(shadow.count) tensors but the state_dict has \(parameters.count) parameters "
-        + "(\(names.count) entries less the rotary_emb.inv_freq buffers); refusing to guess which EMA tensor is which")
-    }
-    for (name, value) in zip(parameters, shadow) {
-      guard var tensor = value.tensorValue else { throw fail("ema.shadow_params entry for \(name) is \(value.kindName), not a tensor") }
-      guard tensor.shape == tensors[name]!.shape else {
-        throw fail("ema.shadow_params entry for \(name) has shape \(tensor.shape), the state_dict's has \(tensors[name]!.shape)")
-      }
-      tensor.name = name + " (EMA)"
-      tensor.file = path
-      tensors[name] = tensor
-    }
-    return (TensorArchive(tensors: tensors, files: [file]), .ema(count: shadow.count))
+    let (archive, emaCount) = try EMAWeights.archive(root, stateDictKey: "state_dict", file: file)
+    return (archive, emaCount.map { .ema(count: $0) } ?? .stateDict)
   }
 
   /// The model config from `hyper_parameters.config` (an OmegaConf DictConfig pickled as opaque records).
