@@ -7,7 +7,8 @@
 //   LTMTensor      — dense fp32 tensors, sgemm wrapper, elementwise/row kernels on unsafe buffers.
 //   LTMCheckpoint  — safetensors (single and sharded), torch.save zip + safe unpickler, key-mapping (WeightMap).
 //   LTMTokenizer   — GPT-2 byte-level BPE (vocab.json+merges.txt, encoder.json+vocab.bpe, .tiktoken).
-//   LTMModels      — the family-neutral scoring protocol, one file per model family, the model registry.
+//   LTMModels      — one folder per model family behind the capability protocols of Core/ and the registry (Yams:
+//                    training runs keep their config as YAML).
 //   LTMTasks       — task YAML specs, dataset readers, detokenizers, block protocols (ltm, mdlm), few-shot tasks.
 //   LTMMetrics     — perplexity aggregation (token-weighted, block-mean) and bound labelling.
 //   LTMMauve       — MAUVE from features, equal to mauve-text 0.4.0 (float64 LAPACK PCA, faiss-exact k-means).
@@ -48,7 +49,7 @@ let package = Package(
     .target(name: "LTMTokenizer"),
     .target(
       name: "LTMModels",
-      dependencies: ["LTMTensor", "LTMCheckpoint", "LTMTokenizer", "LTMMetrics"]),
+      dependencies: ["LTMTensor", "LTMCheckpoint", "LTMTokenizer", "LTMMetrics", "Yams"]),
     .target(name: "LTMTasks", dependencies: ["LTMPaths", "Yams", .product(name: "Mustache", package: "swift-mustache")]),
     .target(name: "LTMMetrics"),
     .target(name: "LTMMauve", dependencies: ["LTMTensor", "LTMCheckpoint", "CBLAS"]),
