@@ -22,12 +22,13 @@ public struct MauveGenerationDocument: Codable, Sendable {
     public var ltmSteps: Int?
     public var ltmLearningRate: Double?
     /// MDLM ancestral-sampling settings (`--mdlm-steps`); absent when no MDLM checkpoint generated.
-    public var mdlmSampling: DiffusionSamplingOptions?
+    /// The diffusion sampling options as given (`--steps`, `--no-noise-removal`, `--predictor`), when a model read them.
+    public var diffusionSampling: DiffusionSamplingOptions?
     public var featuresOf = "continuation tokens only (prefix excluded), final ln_f hidden state at the last token"
     enum CodingKeys: String, CodingKey {
       case prompts, split, prefixTokens = "prefix_tokens", newTokens = "new_tokens", samplesPerPrompt = "samples_per_prompt"
       case promptsUsed = "prompts_used", featurizer, scorer, sampling, seed, ltmSteps = "ltm_steps"
-      case ltmLearningRate = "ltm_learning_rate", mdlmSampling = "mdlm_sampling", featuresOf = "features_of"
+      case ltmLearningRate = "ltm_learning_rate", diffusionSampling = "diffusion_sampling", featuresOf = "features_of"
     }
   }
   public struct MauveSettingsSummary: Codable, Sendable {
@@ -79,6 +80,8 @@ public struct MauveGenerationDocument: Codable, Sendable {
     /// The token the model saw before each prompt (LTM: `<|beginoftext|>` 50257; MDLM with the GPT-2 vocabulary:
     /// the document-start `<|endoftext|>` 50256; GPT-2: none, absent).
     public var promptBOS: Int32?
+    /// How a diffusion model sampled (rule, steps, denoising), in its family's words; nil for autoregressive decoding.
+    public var sampler: String?
     public var samples: Int
     /// Scores at the first k-means seed.
     public var scores: MauveDocument.Scores
@@ -93,7 +96,7 @@ public struct MauveGenerationDocument: Codable, Sendable {
     public var samplesFile: String?
     public var excerpts: [Excerpt]
     enum CodingKeys: String, CodingKey {
-      case model, label, family, promptBOS = "prompt_bos", samples, scores, seedSummary = "seed_summary", numBuckets = "num_buckets"
+      case model, label, family, promptBOS = "prompt_bos", sampler, samples, scores, seedSummary = "seed_summary", numBuckets = "num_buckets"
       case pcaDims = "pca_dims", histograms, divergenceCurve = "divergence_curve"
       case generativePerplexity = "generative_perplexity", text, samplesFile = "samples_file", excerpts
     }

@@ -46,7 +46,7 @@ public enum MauveGenerationReport {
       "protocol": "\(p.promptsUsed) prompts from \(p.prompts)\(p.split.map { " (\($0))" } ?? ""), \(p.prefixTokens) prefix tokens, "
         + "\(p.newTokens) new tokens, \(p.samplesPerPrompt) samples per prompt; sampling \(p.sampling.method.rawValue), "
         + "T \(p.sampling.temperature)\(p.sampling.topK.map { ", top-k \($0)" } ?? "")\(p.sampling.topP.map { ", top-p \($0)" } ?? "")"
-        + (p.mdlmSampling.map { "; MDLM ancestral sampling, \($0.steps) steps\($0.noiseRemoval ? ", noise removal" : ", no noise removal")" } ?? ""),
+        + doc.results.compactMap { r in r.sampler.map { "; \(r.label): \($0)" } }.joined(),
       "featurizer": p.featurizer, "scorer": p.scorer ?? "none",
       "seeds": doc.mauveSettings.seeds.map(String.init).joined(separator: ", "),
       "rows": rows, "curves": curves,

@@ -162,7 +162,8 @@ public enum MauveGenerationRunner {
       }
       let first = runs[0]
       results.append(.init(
-        model: path, label: label, family: loaded.family, promptBOS: generator.promptBOS, samples: flat.count,
+        model: path, label: label, family: loaded.family, promptBOS: generator.promptBOS,
+        sampler: try generator.samplerSummary(request), samples: flat.count,
         scores: .init(mauve: first.mauve, mauveStar: first.mauveStar, frontierIntegral: first.frontierIntegral,
                       frontierIntegralStar: first.frontierIntegralStar),
         seedSummary: MauveSeedSummary(runs), numBuckets: prepared.numBuckets, pcaDims: prepared.projection.dims,
@@ -182,7 +183,7 @@ public enum MauveGenerationRunner {
         samplesPerPrompt: config.samplesPerPrompt, promptsUsed: prefixes.count, featurizer: config.featurizer,
         scorer: config.scorer, sampling: config.sampling, seed: config.seed, ltmSteps: ltmSteps,
         ltmLearningRate: config.modelOptions.latent.fastLearningRate,
-        mdlmSampling: results.contains { ModelRegistry.family(named: $0.family, accepts: .diffusionSampling) }
+        diffusionSampling: results.contains { ModelRegistry.family(named: $0.family, accepts: .diffusionSampling) }
           ? config.modelOptions.diffusionSampling : nil),
       mauveSettings: .init(
         numBucketsRequested: s.numBuckets.map(String.init) ?? "auto", explainedVariance: s.explainedVariance,

@@ -116,7 +116,7 @@ final class MauveGenerationTests: XCTestCase {
     XCTAssertEqual(r.status, 0, r.stderr)
     let json = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(contentsOf: out.appendingPathComponent("mauve.json"))) as? [String: Any])
     let proto = try XCTUnwrap(json["protocol"] as? [String: Any])
-    let mdlm = try XCTUnwrap(proto["mdlm_sampling"] as? [String: Any])
+    let mdlm = try XCTUnwrap(proto["diffusion_sampling"] as? [String: Any])
     XCTAssertEqual(mdlm["steps"] as? Int, 16)
     XCTAssertEqual(mdlm["noise_removal"] as? Bool, true)
     let results = try XCTUnwrap(json["results"] as? [[String: Any]])
@@ -124,7 +124,8 @@ final class MauveGenerationTests: XCTestCase {
     // mdlm-gpt2vocab's prompts start a document ([<|endoftext|>] + prompt, as MDLM's wrap trains); mdlm-micro has no BOS.
     XCTAssertEqual(results.map { $0["prompt_bos"] as? Int }, [nil, 50256])
     let html = try String(contentsOf: out.appendingPathComponent("mauve.html"), encoding: .utf8)
-    XCTAssertTrue(html.contains("MDLM ancestral sampling, 16 steps, noise removal"))
+    XCTAssertTrue(html.contains("MDLM ancestral sampling (ddpm_cache), 16 steps, noise removal"))
+    XCTAssertEqual(results.map { $0["sampler"] as? String }, ["MDLM ancestral sampling (ddpm_cache), 16 steps, noise removal", "MDLM ancestral sampling (ddpm_cache), 16 steps, noise removal"])
     for (i, limit) in [(1, 512), (2, 50257)] {
       let samples = try String(contentsOf: out.appendingPathComponent("samples-\(i).jsonl"), encoding: .utf8).split(separator: "\n")
       XCTAssertEqual(samples.count, 8)

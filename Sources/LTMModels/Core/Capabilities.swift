@@ -103,6 +103,13 @@ public protocol ContinuationGenerating: BlockScoringModel {
   var promptBOS: Int32? { get }
   /// [prompt][sample] continuations, generated tokens only; ids the tokenizer cannot write (a BOS) may appear.
   func generateContinuations(prefixes: [[Int32]], request: ContinuationRequest) throws -> [[[Int32]]]
+  /// How `request` is sampled, in the family's words, for the report (a diffusion sampler's rule and steps); nil
+  /// when the token sampling settings say it all.
+  func samplerSummary(_ request: ContinuationRequest) throws -> String?
+}
+
+extension ContinuationGenerating {
+  public func samplerSummary(_ request: ContinuationRequest) throws -> String? { nil }
 }
 
 /// Text embeddings for MAUVE (`--featurizer`).

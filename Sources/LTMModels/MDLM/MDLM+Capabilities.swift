@@ -34,8 +34,13 @@ extension MDLMModel: ZeroShotScoring, FewShotCapable, ContinuationGenerating {
     return try MDLMFewShot(model: self, timeSamples: options.diffusionBound.timeSamples ?? 1, sampling: options.diffusionSampling)
   }
 
+  public func samplerSummary(_ request: ContinuationRequest) throws -> String? {
+    let s = request.options.diffusionSampling
+    return "MDLM ancestral sampling (ddpm_cache), \(s.steps) steps, \(s.noiseRemoval ? "noise removal" : "no noise removal")"
+  }
+
   /// A prompt starts a document, as in training: [BOS] + prompt when the vocabulary names a BOS (recorded in
-  /// mauve.json as mdlm_sampling.bos).
+  /// mauve.json as the result's prompt_bos).
   public var promptBOS: Int32? { config.documentBOS }
 
   /// Prefix-conditioned ancestral sampling over prefix + new-tokens positions (the prefix fixed, the rest starting as
