@@ -19,6 +19,17 @@ models=(
   # 16 consecutive blocks), seeded by --seed 0.
   --model "$shared/fixtures/mdlm-gpt2vocab"
 )
+# SEDD: its DWDSE bound with one (t, x_t) draw per block, seeded by --seed 0, on a GPT-2-vocabulary SEDD checkpoint
+# assembled from the committed save_pretrained-style config and the DDiT weights of the shared MDLM fixture (the same
+# network; its parity is proven on the tiny goldens of Tests/LTMModelsTests/Fixtures/sedd).
+sedd=$(mktemp -d)
+trap 'rm -rf "$sedd"' EXIT
+mkdir "$sedd/sedd-gpt2vocab"
+cp Tests/LTMHarnessTests/Fixtures/sedd-gpt2vocab/config.json "$sedd/sedd-gpt2vocab/"
+for f in model.safetensors vocab.json merges.txt; do
+  ln -s "$(cd "$shared/fixtures/mdlm-gpt2vocab" && pwd)/$f" "$sedd/sedd-gpt2vocab/$f"
+done
+models+=(--model "$sedd/sedd-gpt2vocab")
 
-exec "$bin" zero-shot "${models[@]}" --tasks ptb,wikitext2,lm1b --split test --limit-blocks 2 \
+"$bin" zero-shot "${models[@]}" --tasks ptb,wikitext2,lm1b --split test --limit-blocks 2 \
   --data-dir "$shared/data" --threads 1 --batch-blocks 1 --no-cache --output-dir "$out" "$@"

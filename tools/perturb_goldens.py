@@ -56,6 +56,11 @@ def scale_tensor(name, factor, first_only=False):
     return apply
 
 
+def scaled(value, factor):
+    """A nested list of numbers, every number × factor."""
+    return [scaled(v, factor) for v in value] if isinstance(value, list) else value * factor
+
+
 def add_to_int(name, index, delta):
     """Adds delta to one element of an I64 tensor of a safetensors file."""
     def apply(path):
@@ -123,6 +128,15 @@ ROWS = [
     ("GPT2FewShotTests/testLoglikelihoodsMatchTransformers", "repo", "Tests/LTMModelsTests/Fixtures/fewshot-gpt2/expected.json",
      edit_json(lambda g: g["loglikelihoods"][0].__setitem__("logprob", g["loglikelihoods"][0]["logprob"] - 2e-5 * max(1, abs(g["loglikelihoods"][0]["logprob"])))),
      "one log-likelihood − 2e-5·max(1, |x|)"),
+    ("SEDDPretrainedParityTests/testScoreMatchesTheAuthorsForward", "repo", "Tests/LTMModelsTests/Fixtures/sedd/hf/expected.json",
+     edit_json(lambda g: g["score"].__setitem__("log_score", scaled(g["score"]["log_score"], 1 + 2e-6))), "the authors' log score × (1 + 2e-6)"),
+    ("SEDDPretrainedParityTests/testLossMatchesTheAuthorsLossFunction", "repo", "Tests/LTMModelsTests/Fixtures/sedd/hf/expected.json",
+     edit_json(lambda g: g["loss"][1].__setitem__("loss", scaled(g["loss"][1]["loss"], 1 + 2e-6))), "per-position DWDSE of one draw × (1 + 2e-6)"),
+    ("SEDDTrainingRunParityTests/testLossMatchesTheAuthorsLossFunction", "repo", "Tests/LTMModelsTests/Fixtures/sedd/run/expected.json",
+     edit_json(lambda g: g["loss"][2]["sum"].__setitem__(0, g["loss"][2]["sum"][0] * (1 + 2e-6))), "one draw's DWDSE sum × (1 + 2e-6)"),
+    ("SEDDTrainingRunParityTests/testSamplersMatchTheAuthorsAtEveryStep", "repo", "Tests/LTMModelsTests/Fixtures/sedd/run/expected.json",
+     edit_json(lambda g: g["samplers"]["euler"]["trajectory"][1][0].__setitem__(7, (g["samplers"]["euler"]["trajectory"][1][0][7] + 1) % 32)),
+     "one Euler token after step 1 + 1"),
     ("MauveParityTests/testDefaultSettings", "shared", "fixtures/mauve-synthetic/expected.json",
      edit_json(lambda g: g["runs"]["defaults"].__setitem__("mauve", g["runs"]["defaults"]["mauve"] + 2e-6)), "MAUVE + 2e-6"),
     ("GPT2FeaturesTests/testFeaturesMatchTransformers", "repo", "Tests/LTMModelsTests/Fixtures/featurizer/expected.json",

@@ -26,7 +26,7 @@ final class FewShotCommandLineTests: XCTestCase {
       (["--model", "/nonexistent", "--tasks", "gsm8k", "--data-dir", data], "--model /nonexistent: no such file or directory"),
       (["--model", model, "--tasks", "gsm8k", "--data-dir", "/nonexistent"], "is not a directory"),
       (["--model", model, "--tasks", "gsm8k", "--fits", "3", "--data-dir", data], "--fits applies to LTM checkpoints, and no --model is one"),
-      (["--model", model, "--tasks", "gsm8k", "--steps", "16", "--data-dir", data], "--steps applies to MDLM checkpoints, and no --model is one"),
+      (["--model", model, "--tasks", "gsm8k", "--steps", "16", "--data-dir", data], "--steps applies to MDLM or SEDD checkpoints, and no --model is one"),
       (["--model", model, "--tasks", "gsm8k", "--time-samples", "0", "--data-dir", data], "--time-samples must be in 1...4096"),
       (["--model", model, "--tasks", "gsm8k", "--time-samples", "1000000", "--data-dir", data], "--time-samples must be in 1...4096"),
     ]

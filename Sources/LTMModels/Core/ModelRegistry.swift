@@ -22,6 +22,7 @@ public enum ModelRegistry {
     GPT2Family.self,
     LTMFamily.self,
     MDLMFamily.self,
+    SEDDFamily.self,
   ]
 
   public static func load(path: URL) throws -> LoadedModel {
