@@ -83,6 +83,13 @@ public struct FewShotGenerationSettings: Sendable, Equatable, Codable {
     case strategy, maxNewTokens = "max_new_tokens", beams, candidates, stopTokens = "stop_tokens"
   }
 
+  /// A sampled continuation as a candidate: its tokens up to and including the first stop token (the positions after
+  /// it were sampled jointly by a diffusion model but are not part of the answer).
+  public func candidate(_ generated: ArraySlice<Int32>) -> [Int32] {
+    guard let stop = generated.firstIndex(where: stopTokens.contains) else { return Array(generated) }
+    return Array(generated[...stop])
+  }
+
   public init(strategy: Strategy, maxNewTokens: Int, beams: Int = 1, candidates: Int = 1, stopTokens: [Int32] = []) {
     self.strategy = strategy
     self.maxNewTokens = maxNewTokens

@@ -103,14 +103,6 @@ final class MDLMFewShot: FewShotLanguageModel {
       prefixes: Array(repeating: prompt, count: settings.candidates), length: length,
       settings: sampling,
       seeds: TokenSampler.rowSeeds(base: documentSeed, count: settings.candidates))
-    let stops = Set(settings.stopTokens)
-    return samples.tokens.map { row in
-      var out: [Int32] = []
-      for token in row[prompt.count...] {
-        out.append(token)
-        if stops.contains(token) { break }
-      }
-      return out
-    }
+    return samples.tokens.map { settings.candidate($0[prompt.count...]) }
   }
 }

@@ -82,14 +82,6 @@ final class SEDDFewShot: FewShotLanguageModel {
     let samples = try model.sample(
       prefixes: Array(repeating: prompt, count: settings.candidates), length: length, settings: sampling, predictor: predictor,
       seeds: TokenSampler.rowSeeds(base: documentSeed, count: settings.candidates))
-    let stops = Set(settings.stopTokens)
-    return samples.tokens.map { row in
-      var out: [Int32] = []
-      for token in row[prompt.count...] {
-        out.append(token)
-        if stops.contains(token) { break }
-      }
-      return out
-    }
+    return samples.tokens.map { settings.candidate($0[prompt.count...]) }
   }
 }
