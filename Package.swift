@@ -109,7 +109,7 @@ if ProcessInfo.processInfo.environment["LTM_BENCH_FUZZ"] != nil {
     ("FuzzSafetensors", ["LTMCheckpoint", "FuzzSupport"]), ("FuzzPickle", ["LTMCheckpoint", "FuzzSupport"]), ("FuzzTorchZip", ["LTMCheckpoint", "FuzzSupport"]),
     ("FuzzNPY", ["LTMMauve", "FuzzSupport"]), ("FuzzTokenizer", ["LTMTokenizer", "FuzzSupport"]), ("FuzzTiktoken", ["LTMTokenizer", "FuzzSupport"]),
     ("FuzzTaskYAML", ["LTMTasks", "LTMReports", "FuzzSupport"]), ("FuzzFewShotTask", ["LTMTasks", "FuzzSupport"]), ("FuzzFewShotRows", ["LTMTasks", "FuzzSupport"]),
-    ("FuzzResults", ["LTMReports", "FuzzSupport"]), ("FuzzCacheLine", ["LTMHarness", "LTMReports", "FuzzSupport"]),
+    ("FuzzResults", ["LTMReports", "FuzzSupport"]), ("FuzzCacheLine", ["LTMHarness", "LTMMetrics", "FuzzSupport"]),
   ]
   package.targets.append(.target(name: "FuzzSupport", path: "Fuzz/FuzzSupport"))
   for (name, dependencies) in fuzzed {

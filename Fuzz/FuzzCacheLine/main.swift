@@ -1,7 +1,7 @@
 import Foundation
 import FuzzSupport
 @testable import LTMHarness
-import LTMReports
+import LTMMetrics
 
 /// A block cache (JSONL lines with checksums), read as a resumed run reads it.
 FuzzInput.run { start, count in
