@@ -33,3 +33,34 @@ enum FewShotChecks {
     guard settings.candidates >= 1 else { throw ModelError.badInput("candidates must be at least 1, got \(settings.candidates)") }
   }
 }
+
+/// What the diffusion families' adapters (MDLM, SEDD) share: log-likelihoods from a bound B on −log p, and the key of
+/// a document's sampled candidates.
+enum DiffusionFewShot {
+  /// log p(cont | ctx) ≈ B(ctx) − B(ctx + cont) (`estimator`; B(ctx) computed once per distinct context of the call),
+  /// and for a one-token context the bound itself, −B(ctx + cont) ≤ log p(cont | ctx) (`windowEstimator`, a lower
+  /// bound). `bound(tokens, context)` keys its draws by `context`, so both terms share them (common random numbers).
+  static func loglikelihoods(
+    _ requests: [LoglikelihoodRequest], estimator: String, windowEstimator: String,
+    bound: (_ tokens: [Int32], _ context: [Int32]) throws -> Double
+  ) throws -> [ContinuationScore] {
+    try FewShotChecks.validate(requests)
+    var contextBound: [[Int32]: Double] = [:]
+    return try requests.map { r in
+      if r.context.count == 1 {
+        let whole = try bound(r.context + r.continuation, r.context)
+        return ContinuationScore(
+          logprob: -whole, isGreedy: nil, tokenCount: r.continuation.count, estimator: windowEstimator, isLowerBound: true)
+      }
+      let base = try contextBound[r.context] ?? bound(r.context, r.context)
+      contextBound[r.context] = base
+      let whole = try bound(r.context + r.continuation, r.context)
+      return ContinuationScore(logprob: base - whole, isGreedy: nil, tokenCount: r.continuation.count, estimator: estimator)
+    }
+  }
+
+  /// The seed of a document's candidates: candidate k draws from row stream k of it, whatever K or the other documents.
+  static func documentSeed(_ seed: UInt64, document: Int) -> UInt64 {
+    LTMGaussian.mix(seed ^ LTMGaussian.mix(UInt64(bitPattern: Int64(document))))
+  }
+}

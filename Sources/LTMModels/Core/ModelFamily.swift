@@ -22,13 +22,14 @@ public struct CheckpointCandidate: Sendable {
   public var fileExtension: String { isDirectory ? "" : path.pathExtension.lowercased() }
   public var configURL: URL { directory.appendingPathComponent("config.json") }
 
+  /// The bytes of `config.json` beside the checkpoint, or nil when there is none: read once, for detection and loading.
+  public let configData: Data?
+
   public init(path: URL, isDirectory: Bool) {
     self.path = path
     self.isDirectory = isDirectory
+    configData = FileManager.default.contents(atPath: (isDirectory ? path : path.deletingLastPathComponent()).appendingPathComponent("config.json").path)
   }
-
-  /// The bytes of `config.json` beside the checkpoint, or nil when there is none.
-  public func configData() -> Data? { FileManager.default.contents(atPath: configURL.path) }
 }
 
 /// One model family behind one registry line (`ModelRegistry.families`): how its checkpoints are recognised, how

@@ -134,7 +134,9 @@ public struct DiffusionSamplingOptions: Sendable, Equatable, Codable {
   }
 
   public var givenFlags: [String] {
-    [("--steps", steps != 128), ("--no-noise-removal", !noiseRemoval), ("--predictor", predictor != nil)].filter(\.1).map(\.0)
+    let d = DiffusionSamplingOptions()
+    return [("--steps", steps != d.steps), ("--no-noise-removal", noiseRemoval != d.noiseRemoval), ("--predictor", predictor != d.predictor)]
+      .filter(\.1).map(\.0)
   }
 
   /// Throws unless `predictor` is nil or one of `implemented` (the family's rules, named in `family`'s message).

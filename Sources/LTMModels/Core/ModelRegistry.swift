@@ -50,7 +50,7 @@ public enum ModelRegistry {
   static func family(of candidate: CheckpointCandidate) throws -> any ModelFamily.Type {
     if let family = families.first(where: { $0.recognizes(candidate) }) { return family }
     if let family = families.first(where: { $0.fileExtensions.contains(candidate.fileExtension) }) { return family }
-    guard let configData = candidate.configData() else {
+    guard let configData = candidate.configData else {
       throw ModelError.unknownFamily(path: candidate.path.path, reason: "no config.json in \(candidate.directory.path)")
     }
     struct ModelType: Decodable { var model_type: String? }
@@ -77,22 +77,28 @@ public enum ModelRegistry {
   /// Decodes a JSON config, turning `DecodingError` into one line that names the file and the key path: a value of
   /// the wrong kind (`"n_layer": 2.5`) is named as such, only text that is not JSON at all is "not valid JSON".
   static func decodeConfig<T: Decodable>(_ type: T.Type, from data: Data, path: String) throws -> T {
+    do {
+      return try JSONDecoder().decode(T.self, from: data)
+    } catch {
+      let reason = (error as? DecodingError).flatMap(configErrorReason)
+        ?? fractionWhereAnIntegerBelongs(T.self, in: data) ?? "not valid JSON"
+      throw ModelError.unsupportedConfig(path: path, reason: reason)
+    }
+  }
+
+  /// One line for a config that parsed but does not fit the type, naming the key path (JSON and YAML configs alike);
+  /// nil when the text itself did not parse (a data error at the top level).
+  static func configErrorReason(_ error: DecodingError) -> String? {
     func keyPath(_ c: DecodingError.Context, _ last: CodingKey? = nil) -> String {
       let keys = (c.codingPath + (last.map { [$0] } ?? [])).map { $0.intValue.map { "[\($0)]" } ?? $0.stringValue }
       return keys.isEmpty ? "the top level" : keys.joined(separator: ".")
     }
-    do {
-      return try JSONDecoder().decode(T.self, from: data)
-    } catch let DecodingError.keyNotFound(key, context) {
-      throw ModelError.unsupportedConfig(path: path, reason: "missing key \(keyPath(context, key))")
-    } catch let DecodingError.typeMismatch(type, context) {
-      throw ModelError.unsupportedConfig(path: path, reason: "wrong type at \(keyPath(context)) (expected \(type))")
-    } catch let DecodingError.valueNotFound(_, context) {
-      throw ModelError.unsupportedConfig(path: path, reason: "null at \(keyPath(context))")
-    } catch let DecodingError.dataCorrupted(context) where !context.codingPath.isEmpty {
-      throw ModelError.unsupportedConfig(path: path, reason: "key \(keyPath(context)): \(context.debugDescription)")
-    } catch {
-      throw ModelError.unsupportedConfig(path: path, reason: fractionWhereAnIntegerBelongs(T.self, in: data) ?? "not valid JSON")
+    switch error {
+    case .keyNotFound(let key, let context): return "missing key \(keyPath(context, key))"
+    case .typeMismatch(let type, let context): return "wrong type at \(keyPath(context)) (expected \(type))"
+    case .valueNotFound(_, let context): return "null at \(keyPath(context))"
+    case .dataCorrupted(let context) where !context.codingPath.isEmpty: return "key \(keyPath(context)): \(context.debugDescription)"
+    default: return nil
     }
   }
 

@@ -8,7 +8,7 @@ public enum GPT2Family: ModelFamily {
 
   public static func load(_ checkpoint: CheckpointCandidate) throws -> (BlockScoringModel, [URL]) {
     let directory = checkpoint.directory
-    let configData = checkpoint.configData() ?? Data()
+    let configData = checkpoint.configData ?? Data()
     let config = try ModelRegistry.decodeConfig(GPT2Config.self, from: configData, path: checkpoint.configURL.path)
     let (archive, files) = try WeightFiles.load(directory: directory)
     return (try GPT2Model(config: config, weights: archive, source: directory.path), [checkpoint.configURL] + files)

@@ -61,18 +61,8 @@ final class MDLMFewShot: FewShotLanguageModel {
   }
 
   func loglikelihoods(_ requests: [LoglikelihoodRequest], seed: UInt64, document: Int) throws -> [ContinuationScore] {
-    try FewShotChecks.validate(requests)
-    var contextNELBO: [[Int32]: Double] = [:]
-    return try requests.map { r in
-      if r.context.count == 1 {
-        let whole = try nelbo(r.context + r.continuation, seed: seed, document: document, context: r.context)
-        return ContinuationScore(
-          logprob: -whole, isGreedy: nil, tokenCount: r.continuation.count, estimator: Self.windowEstimator, isLowerBound: true)
-      }
-      let base = try contextNELBO[r.context] ?? nelbo(r.context, seed: seed, document: document, context: r.context)
-      contextNELBO[r.context] = base
-      let whole = try nelbo(r.context + r.continuation, seed: seed, document: document, context: r.context)
-      return ContinuationScore(logprob: base - whole, isGreedy: nil, tokenCount: r.continuation.count, estimator: Self.estimator)
+    try DiffusionFewShot.loglikelihoods(requests, estimator: Self.estimator, windowEstimator: Self.windowEstimator) { tokens, context in
+      try nelbo(tokens, seed: seed, document: document, context: context)
     }
   }
 
@@ -98,7 +88,7 @@ final class MDLMFewShot: FewShotLanguageModel {
     guard length <= model.config.modelLength else {
       throw ModelError.badInput("prompt (\(prompt.count)) + new tokens (\(settings.maxNewTokens)) exceed the MDLM's model_length \(model.config.modelLength)")
     }
-    let documentSeed = LTMGaussian.mix(seed ^ LTMGaussian.mix(UInt64(bitPattern: Int64(document))))
+    let documentSeed = DiffusionFewShot.documentSeed(seed, document: document)
     let samples = try model.sample(
       prefixes: Array(repeating: prompt, count: settings.candidates), length: length,
       settings: sampling,

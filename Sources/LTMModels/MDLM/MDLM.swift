@@ -352,10 +352,6 @@ public final class MDLMModel: BlockScoringModel {
     return out
   }
 
-  /// Rows of the output head computed per chunk when scoring (as `TiedOutputHead`): the logits of a chunk, never
-  /// of the whole block (206 MB at 1024 × 50258); each chunk is one multi-threaded GEMM, its rows spread over threads.
-  static let headTile = 512
-
   /// log p_θ(x0_i | x_t) under SUBS for every position of each block (`sigmas[b]`: block b's σ(t), read only by
   /// time-conditioned checkpoints): 0 where x_t is unmasked (carry-over), else the
   /// log-softmax of x0_i with the mask logit at −∞. Only masked rows go through the vocab-wide head, in tiles.
@@ -374,27 +370,15 @@ public final class MDLMModel: BlockScoringModel {
         masked.append((b, p))
       }
     }
-    let tile = Self.headTile
-    let gathered = FloatBuffer(count: max(1, masked.count) * d)
-    for (j, m) in masked.enumerated() { (gathered.pointer + j * d).update(from: h.pointer + (m.block * t + m.pos) * d, count: d) }
     var values = [Float](repeating: 0, count: masked.count)
-    let logits = FloatBuffer(count: Swift.min(tile, max(1, masked.count)) * v)
     let targets = masked.map { Int(x0[$0.block][$0.pos]) }
     values.withUnsafeMutableBufferPointer { out in
       let outp = out.baseAddress
-      for r0 in stride(from: 0, to: masked.count, by: tile) {
-        let r = Swift.min(tile, masked.count - r0)
-        BLAS.gemm(transB: true, m: r, n: v, k: d, a: gathered.pointer + r0 * d, lda: d, b: headWeight.pointer, ldb: d, c: logits.pointer, ldc: v)
-        Parallel.forChunks(of: r, minimumChunk: 8) { range in
-          for j in range {
-            let row = logits.pointer + j * v
-            // The mask id is the last column: log-softmax over the first v − 1 biased logits is the SUBS
-            // normalisation (mask logit −∞).
-            Kernels.addRow(headBias.pointer, into: row, count: Int(mask))
-            let lse = TiedOutputHead.logSumExp(row: row, count: Int(mask))
-            outp![r0 + j] = Float(Double(row[targets[r0 + j]]) - lse)
-          }
-        }
+      // The mask id is the last column: log-softmax over the first v − 1 biased logits is the SUBS normalisation
+      // (mask logit −∞).
+      forEachHeadRow(count: masked.count, columns: Int(mask), minimumChunk: 8, hiddenRow: { h.pointer + (masked[$0].block * t + masked[$0].pos) * d }) { j, row in
+        let lse = TiedOutputHead.logSumExp(row: row, count: Int(mask))
+        outp![j] = Float(Double(row[targets[j]]) - lse)
       }
     }
     for (j, m) in masked.enumerated() { result[m.block][m.pos] = values[j] }

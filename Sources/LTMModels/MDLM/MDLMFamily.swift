@@ -13,7 +13,7 @@ public enum MDLMFamily: ModelFamily {
     if !checkpoint.isDirectory, fileExtensions.contains(checkpoint.fileExtension) {
       return (try MDLMModel.load(lightningCheckpoint: checkpoint.path).0, [checkpoint.path])
     }
-    let (model, files) = try MDLMModel.load(directory: checkpoint.directory, configData: checkpoint.configData() ?? Data())
+    let (model, files) = try MDLMModel.load(directory: checkpoint.directory, configData: checkpoint.configData ?? Data())
     return (model, [checkpoint.configURL] + files)
   }
 }

@@ -157,35 +157,20 @@ extension MDLMModel {
     return Int32(best)
   }
 
-  /// Runs the output head on the hidden rows of `rows` in tiles of `headTile` (one multi-threaded GEMM each) and
-  /// calls `choose(sample, position, logits + bias, lse)` per row, rows spread over threads. `lse` is the float64
-  /// log-sum-exp over the real tokens (the mask logit is −∞ under SUBS), so log p_c = logits[c] − lse.
+  /// Runs the output head on the hidden rows of `rows` (`forEachHeadRow`) and calls `choose(sample, position,
+  /// logits + bias, lse)` per row, rows spread over threads. `lse` is the float64 log-sum-exp over the real tokens (the
+  /// mask logit is −∞ under SUBS), so log p_c = logits[c] − lse.
   func drawTokens(
     rows: [(sample: Int, position: Int)], hidden: [FloatBuffer?], length: Int,
     choose: (Int, Int, UnsafePointer<Float>, Double) -> Int32
   ) -> [Int32] {
-    let d = config.hiddenDim, v = config.vocabSize, real = Int(config.maskIndex), tile = Self.headTile
-    guard !rows.isEmpty else { return [] }
-    let gathered = FloatBuffer(count: Swift.min(tile, rows.count) * d)
-    let logits = FloatBuffer(count: Swift.min(tile, rows.count) * v)
+    let d = config.hiddenDim, real = Int(config.maskIndex)
     var out = [Int32](repeating: 0, count: rows.count)
     out.withUnsafeMutableBufferPointer { ob in
       let op = ob.baseAddress!
-      for r0 in stride(from: 0, to: rows.count, by: tile) {
-        let r = Swift.min(tile, rows.count - r0)
-        for j in 0..<r {
-          let row = rows[r0 + j]
-          (gathered.pointer + j * d).update(from: hidden[row.sample]!.pointer + row.position * d, count: d)
-        }
-        BLAS.gemm(transB: true, m: r, n: v, k: d, a: gathered.pointer, lda: d, b: headWeight.pointer, ldb: d, c: logits.pointer, ldc: v)
-        Parallel.forChunks(of: r, minimumChunk: 1) { range in
-          for j in range {
-            let row = logits.pointer + j * v
-            Kernels.addRow(headBias.pointer, into: row, count: real)
-            let lse = TiedOutputHead.logSumExp(row: row, count: real)
-            op[r0 + j] = choose(rows[r0 + j].sample, rows[r0 + j].position, row, lse)
-          }
-        }
+      forEachHeadRow(count: rows.count, columns: real, minimumChunk: 1, hiddenRow: { hidden[rows[$0].sample]!.pointer + rows[$0].position * d }) { j, row in
+        let lse = TiedOutputHead.logSumExp(row: row, count: real)
+        op[j] = choose(rows[j].sample, rows[j].position, row, lse)
       }
     }
     return out

@@ -55,17 +55,8 @@ final class SEDDFewShot: FewShotLanguageModel {
   }
 
   func loglikelihoods(_ requests: [LoglikelihoodRequest], seed: UInt64, document: Int) throws -> [ContinuationScore] {
-    try FewShotChecks.validate(requests)
-    var contextBound: [[Int32]: Double] = [:]
-    return try requests.map { r in
-      let whole = try bound(r.context + r.continuation, seed: seed, document: document, context: r.context)
-      if r.context.count == 1 {
-        return ContinuationScore(
-          logprob: -whole, isGreedy: nil, tokenCount: r.continuation.count, estimator: Self.windowEstimator, isLowerBound: true)
-      }
-      let base = try contextBound[r.context] ?? bound(r.context, seed: seed, document: document, context: r.context)
-      contextBound[r.context] = base
-      return ContinuationScore(logprob: base - whole, isGreedy: nil, tokenCount: r.continuation.count, estimator: Self.estimator)
+    try DiffusionFewShot.loglikelihoods(requests, estimator: Self.estimator, windowEstimator: Self.windowEstimator) { tokens, context in
+      try bound(tokens, seed: seed, document: document, context: context)
     }
   }
 
@@ -78,7 +69,7 @@ final class SEDDFewShot: FewShotLanguageModel {
     guard length <= model.config.model.length else {
       throw ModelError.badInput("prompt (\(prompt.count)) + new tokens (\(settings.maxNewTokens)) exceed the SEDD length \(model.config.model.length)")
     }
-    let documentSeed = LTMGaussian.mix(seed ^ LTMGaussian.mix(UInt64(bitPattern: Int64(document))))
+    let documentSeed = DiffusionFewShot.documentSeed(seed, document: document)
     let samples = try model.sample(
       prefixes: Array(repeating: prompt, count: settings.candidates), length: length, settings: sampling, predictor: predictor,
       seeds: TokenSampler.rowSeeds(base: documentSeed, count: settings.candidates))

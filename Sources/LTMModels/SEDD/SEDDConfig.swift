@@ -97,27 +97,14 @@ public struct SEDDConfig: Codable, Sendable, Equatable {
       vocabSize: vocabSize, modelLength: model.length, timeConditioning: true)
   }
 
-  /// A `.hydra/config.yaml`.
+  /// A `.hydra/config.yaml`, with the key-path errors of a JSON config (`ModelRegistry.configErrorReason`).
   static func decodeYAML(_ text: String, path: String) throws -> SEDDConfig {
     do {
       return try YAMLDecoder().decode(SEDDConfig.self, from: text)
     } catch let error as DecodingError {
-      throw ModelError.unsupportedConfig(path: path, reason: "not a SEDD run config: \(Self.describe(error))")
+      throw ModelError.unsupportedConfig(path: path, reason: ModelRegistry.configErrorReason(error) ?? "not valid YAML")
     } catch {
       throw ModelError.unsupportedConfig(path: path, reason: "not valid YAML: \(error)")
-    }
-  }
-
-  static func describe(_ error: DecodingError) -> String {
-    func keyPath(_ c: DecodingError.Context) -> String {
-      c.codingPath.map { $0.intValue.map { "[\($0)]" } ?? $0.stringValue }.joined(separator: ".")
-    }
-    switch error {
-    case .keyNotFound(let key, let c): return "missing key \((c.codingPath + [key]).map(\.stringValue).joined(separator: "."))"
-    case .typeMismatch(let type, let c): return "wrong type at \(keyPath(c)) (expected \(type))"
-    case .valueNotFound(_, let c): return "null at \(keyPath(c))"
-    case .dataCorrupted(let c): return "\(keyPath(c)): \(c.debugDescription)"
-    @unknown default: return "\(error)"
     }
   }
 }

@@ -10,12 +10,12 @@ public enum SEDDFamily: ModelFamily {
   public static let acceptedOptions: Set<ModelOptionGroup> = [.diffusionBound, .diffusionSampling]
 
   public static func recognizes(_ checkpoint: CheckpointCandidate) -> Bool {
-    runDirectory(of: checkpoint) != nil || isPretrainedConfig(checkpoint.configData())
+    runDirectory(of: checkpoint) != nil || isPretrainedConfig(checkpoint.configData)
   }
 
   public static func load(_ checkpoint: CheckpointCandidate) throws -> (BlockScoringModel, [URL]) {
     if let run = runDirectory(of: checkpoint) { return try SEDDModel.load(run: run) }
-    return try SEDDModel.load(directory: checkpoint.directory)
+    return try SEDDModel.load(directory: checkpoint.directory, configData: checkpoint.configData ?? Data())
   }
 
   /// The run folder of a training run: the folder itself, or the folder above `checkpoints-meta/checkpoint.pth`.

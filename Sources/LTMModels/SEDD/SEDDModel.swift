@@ -48,11 +48,10 @@ public final class SEDDModel: BlockScoringModel {
       contextLength: config.model.length, bound: .upper)
   }
 
-  /// A `SEDD.save_pretrained` folder: `config.json` (the run config) and its weights file.
-  public static func load(directory: URL) throws -> (SEDDModel, [URL]) {
+  /// A `SEDD.save_pretrained` folder: `config.json` (the run config, `configData`) and its weights file.
+  public static func load(directory: URL, configData: Data) throws -> (SEDDModel, [URL]) {
     let configURL = directory.appendingPathComponent("config.json")
-    guard let data = FileManager.default.contents(atPath: configURL.path) else { throw CheckpointError.unreadable(path: configURL.path, reason: "no such file") }
-    let config = try ModelRegistry.decodeConfig(SEDDConfig.self, from: data, path: configURL.path)
+    let config = try ModelRegistry.decodeConfig(SEDDConfig.self, from: configData, path: configURL.path)
     let (archive, files) = try WeightFiles.load(directory: directory)
     return (try SEDDModel(config: config, weights: archive, source: directory.path, checkpointWeights: .huggingFace), [configURL] + files)
   }
@@ -88,33 +87,14 @@ public final class SEDDModel: BlockScoringModel {
     return out
   }
 
-  /// Rows of the output head per tile when only some positions need it (as MDLM's scoring head).
-  static let headTile = 512
-
-  /// The raw logits (head GEMM and bias over the first `columns` entries) of the positions `rows` of
-  /// `hidden` ([blocks·length, d]), in tiles; `body(i, row)` sees row i's logits, concurrently for different i.
+  /// The head on the positions `rows` of `hidden` ([blocks·length, d], the DDiT's final states), through the DDiT's
+  /// own tiling (`MDLMModel.forEachHeadRow`): the bias on the first `columns` logits, `body(i, logits)` per row.
   func forEachHeadRow(
     hidden: FloatBuffer, length t: Int, rows: [(block: Int, position: Int)], columns: Int,
     _ body: (_ index: Int, _ logits: UnsafeMutablePointer<Float>) -> Void
   ) {
-    guard !rows.isEmpty else { return }
-    let d = config.model.hiddenSize, v = config.vocabSize, tile = Self.headTile
-    let gathered = FloatBuffer(count: Swift.min(tile, rows.count) * d)
-    let logits = FloatBuffer(count: Swift.min(tile, rows.count) * v)
-    for r0 in stride(from: 0, to: rows.count, by: tile) {
-      let r = Swift.min(tile, rows.count - r0)
-      for j in 0..<r {
-        let row = rows[r0 + j]
-        (gathered.pointer + j * d).update(from: hidden.pointer + (row.block * t + row.position) * d, count: d)
-      }
-      BLAS.gemm(transB: true, m: r, n: v, k: d, a: gathered.pointer, lda: d, b: network.headWeight.pointer, ldb: d, c: logits.pointer, ldc: v)
-      Parallel.forChunks(of: r, minimumChunk: 4) { range in
-        for j in range {
-          let row = logits.pointer + j * v
-          Kernels.addRow(network.headBias.pointer, into: row, count: columns)
-          body(r0 + j, row)
-        }
-      }
-    }
+    let d = config.model.hiddenSize
+    network.forEachHeadRow(
+      count: rows.count, columns: columns, minimumChunk: 4, hiddenRow: { hidden.pointer + (rows[$0].block * t + rows[$0].position) * d }, body)
   }
 }
