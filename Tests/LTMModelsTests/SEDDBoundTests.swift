@@ -66,6 +66,13 @@ final class SEDDBoundTests: XCTestCase {
     }
     XCTAssertThrowsError(try model.sample(prefixes: [[40]], length: 8, settings: .init(steps: 2), predictor: .euler, seeds: [0]))
     XCTAssertThrowsError(try model.sample(prefixes: [[1]], length: 17, settings: .init(steps: 2), predictor: .euler, seeds: [0]))
+    // A run's YAML config: a syntax error names the parser's position, a missing key its path (as a JSON config's).
+    XCTAssertThrowsError(try SEDDConfig.decodeYAML("model: [unclosed\n", path: "c.yaml")) {
+      XCTAssertTrue("\($0)".contains("c.yaml: unsupported model config: not valid YAML: ") && "\($0)".contains("line 1"), "\($0)")
+    }
+    XCTAssertThrowsError(try SEDDConfig.decodeYAML("tokens: 32\nmodel: {hidden_size: 32}\ngraph: {type: absorb}\nnoise: {type: loglinear}\n", path: "c.yaml")) {
+      XCTAssertTrue("\($0)".contains("missing key model.cond_dim"), "\($0)")
+    }
   }
 
   /// Seeded sampling: each sample's draws come from its own seed, so a sample does not depend on its batch.

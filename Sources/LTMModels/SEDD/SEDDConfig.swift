@@ -102,7 +102,9 @@ public struct SEDDConfig: Codable, Sendable, Equatable {
     do {
       return try YAMLDecoder().decode(SEDDConfig.self, from: text)
     } catch let error as DecodingError {
-      throw ModelError.unsupportedConfig(path: path, reason: ModelRegistry.configErrorReason(error) ?? "not valid YAML")
+      if let reason = ModelRegistry.configErrorReason(error) { throw ModelError.unsupportedConfig(path: path, reason: reason) }
+      guard case .dataCorrupted(let context) = error else { throw ModelError.unsupportedConfig(path: path, reason: "not valid YAML") }
+      throw ModelError.unsupportedConfig(path: path, reason: "not valid YAML: \(context.underlyingError.map { "\($0)" } ?? context.debugDescription)")
     } catch {
       throw ModelError.unsupportedConfig(path: path, reason: "not valid YAML: \(error)")
     }
