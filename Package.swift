@@ -52,7 +52,7 @@ let package = Package(
       dependencies: ["LTMTensor", "LTMCheckpoint", "LTMTokenizer", "LTMMetrics", "Yams"]),
     .target(name: "LTMTasks", dependencies: ["LTMPaths", "Yams", .product(name: "Mustache", package: "swift-mustache")]),
     .target(name: "LTMMetrics"),
-    .target(name: "LTMMauve", dependencies: ["LTMTensor", "LTMCheckpoint", "CBLAS"]),
+    .target(name: "LTMMauve", dependencies: ["LTMTensor", "LTMCheckpoint", "CBLAS", "CLTMPlatform"]),
     .target(
       name: "LTMReports",
       dependencies: ["LTMMetrics", "LTMTensor", "Yams", .product(name: "Mustache", package: "swift-mustache")]),

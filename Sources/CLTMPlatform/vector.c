@@ -91,6 +91,47 @@ typedef int i8 __attribute__((ext_vector_type(8)));
       float v = x[i];                                                                                              \
       x[i] = 0.5f * v * (1.0f + tanhf(0.7978845608028654f * (v + 0.044715f * v * v * v)));                         \
     }                                                                                                              \
+  }                                                                                                                \
+  /* Σ (x[i] − c[i])² in fp32: eight lanes, hsum, the tail in order. */                                            \
+  ATTR static float vsquared_distance_##SUFFIX(const float *x, const float *c, long n) {                           \
+    long i = 0;                                                                                                    \
+    f8 acc = SPLAT(0.0f);                                                                                          \
+    for (; i + 8 <= n; i += 8) {                                                                                   \
+      f8 d = load_##SUFFIX(x + i) - load_##SUFFIX(c + i);                                                          \
+      acc += d * d;                                                                                                \
+    }                                                                                                              \
+    float s = hsum_##SUFFIX(acc);                                                                                  \
+    for (; i < n; i++) s += (x[i] - c[i]) * (x[i] - c[i]);                                                         \
+    return s;                                                                                                      \
+  }                                                                                                                \
+  /* min over i of b[i] − s[i]. */                                                                                 \
+  ATTR static float vmin_difference_##SUFFIX(const float *b, const float *s, long n) {                             \
+    long i = 0;                                                                                                    \
+    f8 m = SPLAT(INFINITY);                                                                                        \
+    for (; i + 8 <= n; i += 8) m = __builtin_elementwise_min(m, load_##SUFFIX(b + i) - load_##SUFFIX(s + i));      \
+    float best = m[0];                                                                                             \
+    for (int l = 1; l < 8; l++) best = best < m[l] ? best : m[l];                                                  \
+    for (; i < n; i++) best = best < b[i] - s[i] ? best : b[i] - s[i];                                             \
+    return best;                                                                                                   \
+  }                                                                                                                \
+  /* The i with !(b[i] − s[i] > reach), at most limit of them: their count, or −1 when there are more. */          \
+  ATTR static long vopen_indices_##SUFFIX(const float *b, const float *s, long n, float reach, long *out, long limit) {\
+    long i = 0, count = 0;                                                                                         \
+    for (; i + 8 <= n; i += 8) {                                                                                   \
+      f8 v = load_##SUFFIX(b + i) - load_##SUFFIX(s + i);                                                          \
+      if (__builtin_reduce_and(v > SPLAT(reach)) != 0) continue;                                                   \
+      for (int l = 0; l < 8; l++) {                                                                                \
+        if (v[l] > reach) continue;                                                                                \
+        if (count == limit) return -1;                                                                             \
+        out[count++] = i + l;                                                                                      \
+      }                                                                                                            \
+    }                                                                                                              \
+    for (; i < n; i++) {                                                                                           \
+      if (b[i] - s[i] > reach) continue;                                                                           \
+      if (count == limit) return -1;                                                                               \
+      out[count++] = i;                                                                                            \
+    }                                                                                                              \
+    return count;                                                                                                  \
   }
 
 #if defined(__x86_64__)
@@ -123,6 +164,15 @@ double ltm_vexp_shifted(const float *x, float shift, long n, float *out) {
 }
 double ltm_vsum_exp_shifted(const float *x, float shift, long n) {
   DISPATCH(vsum_exp_shifted_avx2(x, shift, n), vsum_exp_shifted_base(x, shift, n));
+}
+float ltm_vsquared_distance(const float *x, const float *c, long n) {
+  DISPATCH(vsquared_distance_avx2(x, c, n), vsquared_distance_base(x, c, n));
+}
+float ltm_vmin_difference(const float *b, const float *s, long n) {
+  DISPATCH(vmin_difference_avx2(b, s, n), vmin_difference_base(b, s, n));
+}
+long ltm_vopen_indices(const float *b, const float *s, long n, float reach, long *out, long limit) {
+  DISPATCH(vopen_indices_avx2(b, s, n, reach, out, limit), vopen_indices_base(b, s, n, reach, out, limit));
 }
 void ltm_vgelu_tanh(float *x, long n) {
 #if defined(__x86_64__)

@@ -11,6 +11,10 @@ import LTMTensor
 ///   dᵢ = min_c max(0, (‖xᵢ‖² + ‖c‖²) − 2·xᵢ·c) (sgemm for the dot products; ties to the lowest c),
 ///   obj = Σᵢ dᵢ summed sequentially, centroids = (Σ of the members in row order) × (1/count),
 ///   then empty clusters are split off populated ones (`splitEmptyClusters`).
+/// - Rows whose nearest centroid the bounds prove, or a few exact distances decide by more than the fp32 rounding,
+///   skip the GEMM (`KMeansBounds`, `pruneWithBounds`): the labels are those of the full scan. dᵢ in obj is recomputed from the label with an 8-lane dot product, so obj is a
+///   function of the labels and centroids alone, whichever rows the GEMM saw (faiss takes it from its own BLAS's
+///   GEMM, whose last bits differ from any other BLAS's anyway).
 /// - A restart stops after `iterations` or, with `stopAtFixedPoint` (faiss ≥ 1.14), as soon as obj is
 ///   bit-identical to the previous iteration's: the assignment has stopped changing, so further iterations would
 ///   reproduce the same centroids and the result is the same as running all of them.
@@ -25,15 +29,18 @@ public enum FaissKMeans {
     public var seed: Int64
     public var maxPointsPerCentroid: Int
     public var stopAtFixedPoint: Bool
+    /// Skip the distance GEMM for rows whose label the bounds prove (same labels; off only to test that).
+    public var pruneWithBounds: Bool
 
     public init(clusters: Int, iterations: Int = 500, restarts: Int = 5, seed: Int64, maxPointsPerCentroid: Int = 256,
-                stopAtFixedPoint: Bool = true) {
+                stopAtFixedPoint: Bool = true, pruneWithBounds: Bool = true) {
       self.clusters = clusters
       self.iterations = iterations
       self.restarts = restarts
       self.seed = seed
       self.maxPointsPerCentroid = maxPointsPerCentroid
       self.stopAtFixedPoint = stopAtFixedPoint
+      self.pruneWithBounds = pruneWithBounds
     }
   }
 
@@ -47,6 +54,9 @@ public enum FaissKMeans {
     /// Lloyd iterations each restart ran.
     public var iterationsRun: [Int]
     public var bestRestart: Int
+    /// Training rows whose distances the GEMM computed, over all iterations, and rows × iterations run.
+    public var distanceRowsComputed: Int
+    public var distanceRowsVisited: Int
   }
 
   /// faiss's `Clustering` magic number between restart seeds.
@@ -81,12 +91,13 @@ public enum FaissKMeans {
     var bestRestart = 0
     var objectives: [Float] = []
     var iterationsRun: [Int] = []
+    var rowsComputed = 0
     try train.withUnsafeBufferPointer { tb in
       let tx = tb.baseAddress!
       let xNorms = squaredNorms(tx, rows: nt, cols: d)
       let labels = UnsafeMutableBufferPointer<Int32>.allocate(capacity: nt)
-      let dis = UnsafeMutableBufferPointer<Float>.allocate(capacity: nt)
-      defer { labels.deallocate(); dis.deallocate() }
+      defer { labels.deallocate() }
+      let bounds = s.pruneWithBounds ? KMeansBounds(tx, rows: nt, clusters: k, dims: d) : nil
       var centroids = [Float](repeating: 0, count: k * d)
       var counts = [Float](repeating: 0, count: k)
 
@@ -100,21 +111,28 @@ public enum FaissKMeans {
       for restart in 0..<s.restarts {
         let perm = MT19937.permutation(nt, seed: s.seed + 1 + Int64(restart) * restartSeedStride)
         for c in 0..<k { for j in 0..<d { centroids[c * d + j] = tx[perm[c] * d + j] } }
+        centroids.withUnsafeBufferPointer { bounds?.reset(centroids: $0.baseAddress!) }
         var objective: Float = 0
-        var previous: Float? = nil
+        var previous: Float? = nil  // the previous iteration's objective
         var ran = 0
         for _ in 0..<s.iterations {
-          centroids.withUnsafeBufferPointer { cb in
-            assign(tx, rows: nt, dims: d, xNorms: xNorms, centroids: cb.baseAddress!, clusters: k,
-                   labels: labels.baseAddress!, distances: dis.baseAddress!)
+          objective = centroids.withUnsafeBufferPointer { cb in
+            let c = cb.baseAddress!
+            let only = bounds?.settleRows(tx, labels: labels.baseAddress!, centroids: c)
+            rowsComputed += assign(tx, rows: nt, dims: d, xNorms: xNorms, centroids: c, clusters: k,
+                                   labels: labels.baseAddress!, only: only, bounds: bounds)
+            return assignedObjective(tx, rows: nt, dims: d, xNorms: xNorms, centroids: c, clusters: k,
+                                     labels: labels.baseAddress!)
           }
-          objective = 0
-          for i in 0..<nt { objective += dis[i] }
+          let before = bounds == nil ? [] : centroids
           try centroids.withUnsafeMutableBufferPointer { cb in
             try counts.withUnsafeMutableBufferPointer { hb in
               updateCentroids(tx, rows: nt, dims: d, labels: labels.baseAddress!, clusters: k,
                               centroids: cb.baseAddress!, counts: hb.baseAddress!)
               try splitEmptyClusters(dims: d, clusters: k, points: nt, counts: hb.baseAddress!, centroids: cb.baseAddress!)
+            }
+            before.withUnsafeBufferPointer { old in
+              bounds?.centroidsMoved(from: old.baseAddress!, to: cb.baseAddress!, labels: labels.baseAddress!)
             }
           }
           ran += 1
@@ -139,16 +157,15 @@ public enum FaissKMeans {
     x.withUnsafeBufferPointer { xb in
       best.withUnsafeBufferPointer { cb in
         finalLabels.withUnsafeMutableBufferPointer { lb in
-          let dis = UnsafeMutablePointer<Float>.allocate(capacity: n)
-          defer { dis.deallocate() }
           let norms = squaredNorms(xb.baseAddress!, rows: n, cols: d)
-          assign(xb.baseAddress!, rows: n, dims: d, xNorms: norms, centroids: cb.baseAddress!, clusters: k,
-                 labels: lb.baseAddress!, distances: dis)
+          _ = assign(xb.baseAddress!, rows: n, dims: d, xNorms: norms, centroids: cb.baseAddress!, clusters: k,
+                     labels: lb.baseAddress!)
         }
       }
     }
     return Result(centroids: best, labels: finalLabels, objectives: objectives, iterationsRun: iterationsRun,
-                  bestRestart: bestRestart)
+                  bestRestart: bestRestart, distanceRowsComputed: rowsComputed,
+                  distanceRowsVisited: iterationsRun.reduce(0, +) * nt)
   }
 
   /// ‖xᵢ‖² in fp32 for every row, accumulated in eight lanes then folded as an AVX2 horizontal sum would
@@ -165,61 +182,123 @@ public enum FaissKMeans {
   }
 
   @inline(__always)
-  static func squaredNorm(_ v: UnsafePointer<Float>, count d: Int) -> Float {
+  static func squaredNorm(_ v: UnsafePointer<Float>, count d: Int) -> Float { dot(v, v, count: d) }
+
+  /// u·w accumulated in eight lanes, folded ((l₀+l₄)+(l₂+l₆)) + ((l₁+l₅)+(l₃+l₇)), the d mod 8 tail added in order.
+  @inline(__always)
+  static func dot(_ v: UnsafePointer<Float>, _ w: UnsafePointer<Float>, count d: Int) -> Float {
     var acc = SIMD8<Float>(repeating: 0)
     var i = 0
     while i + 8 <= d {
-      let u = UnsafeRawPointer(v + i).loadUnaligned(as: SIMD8<Float>.self)
-      acc += u * u
+      let a = UnsafeRawPointer(v + i).loadUnaligned(as: SIMD8<Float>.self)
+      let b = UnsafeRawPointer(w + i).loadUnaligned(as: SIMD8<Float>.self)
+      acc += a * b
       i += 8
     }
     let h = acc.lowHalf + acc.highHalf
     var s = (h[0] + h[2]) + (h[1] + h[3])
     while i < d {
-      s += v[i] * v[i]
+      s += v[i] * w[i]
       i += 1
     }
     return s
   }
 
-  /// Nearest centroid of each row: the sgemm of a row block against all centroids (the same transposed call as
-  /// faiss's `exhaustive_L2sqr_blas`), then per row dᵢⱼ = (‖xᵢ‖² + ‖cⱼ‖²) − 2·ipᵢⱼ clamped at 0 and a strict-<
-  /// scan (the lowest index wins ties).
+  /// Nearest centroid of each row (or of the rows `only` lists, gathered): the sgemm of a row block against all
+  /// centroids (the same transposed call as faiss's `exhaustive_L2sqr_blas`), then faiss's scan (`nearest`); the
+  /// scanned rows' bounds are refreshed. Returns the number of rows computed.
+  @discardableResult
   static func assign(
     _ x: UnsafePointer<Float>, rows n: Int, dims d: Int, xNorms: [Float], centroids: UnsafePointer<Float>, clusters k: Int,
-    labels: UnsafeMutablePointer<Int32>, distances: UnsafeMutablePointer<Float>
-  ) {
+    labels: UnsafeMutablePointer<Int32>, only: [Int32]? = nil, bounds: KMeansBounds? = nil
+  ) -> Int {
+    // Gathering pays only when few rows are left; otherwise the whole matrix goes through (all bounds refreshed).
+    let only = only.flatMap { $0.count * 5 < n * 3 ? $0 : nil }
+    let count = only?.count ?? n
     let cNorms = squaredNorms(centroids, rows: k, cols: d)
-    let block = min(blockRows, n)
+    let block = Swift.max(1, min(blockRows, count))
     let ip = UnsafeMutablePointer<Float>.allocate(capacity: block * k)
-    defer { ip.deallocate() }
+    let gathered = UnsafeMutablePointer<Float>.allocate(capacity: only == nil ? 0 : block * d)
+    defer { ip.deallocate(); gathered.deallocate() }
     xNorms.withUnsafeBufferPointer { xn in
       cNorms.withUnsafeBufferPointer { cn in
         let xnb = xn.baseAddress!, cnb = cn.baseAddress!
-        for i0 in stride(from: 0, to: n, by: block) {
-          let rows = min(block, n - i0)
-          BLAS.gemm(transB: true, m: rows, n: k, k: d, a: x + i0 * d, lda: d, b: centroids, ldb: d, c: ip, ldc: k)
+        for i0 in stride(from: 0, to: count, by: block) {
+          let rows = min(block, count - i0)
+          var a = x + i0 * d
+          if let only {
+            for r in 0..<rows { (gathered + r * d).update(from: x + Int(only[i0 + r]) * d, count: d) }
+            a = UnsafePointer(gathered)
+          }
+          BLAS.gemm(transB: true, m: rows, n: k, k: d, a: a, lda: d, b: centroids, ldb: d, c: ip, ldc: k)
           Parallel.forChunks(of: rows, minimumChunk: 64) { range in
+            let values = UnsafeMutablePointer<Float>.allocate(capacity: k)
+            defer { values.deallocate() }
             for r in range {
-              let line = ip + r * k
-              let xi = xnb[i0 + r]
-              var bestD = Float.infinity
-              var bestJ: Int32 = -1
-              for j in 0..<k {
-                var v = (xi + cnb[j]) - 2 * line[j]
-                if v < 0 { v = 0 }
-                if v < bestD {
-                  bestD = v
-                  bestJ = Int32(j)
-                }
-              }
-              labels[i0 + r] = bestJ
-              distances[i0 + r] = bestD
+              let i = only.map { Int($0[i0 + r]) } ?? i0 + r
+              let label = nearest(ip + r * k, xNorm: xnb[i], cNorms: cnb, count: k, values: values)
+              labels[i] = label
+              bounds?.refresh(row: i, distances: values, label: Int(label))
             }
           }
         }
       }
     }
+    bounds?.markPrimed()
+    return count
+  }
+
+  /// faiss's row scan: vⱼ = (‖x‖² + ‖cⱼ‖²) − 2·ipⱼ clamped at 0 (written to `values`), and the index a strict-<
+  /// scan keeps: the first j of the smallest v (NaN never wins; -1 when no v is below +∞).
+  @inline(__always)
+  static func nearest(
+    _ ip: UnsafePointer<Float>, xNorm: Float, cNorms: UnsafePointer<Float>, count k: Int, values v: UnsafeMutablePointer<Float>
+  ) -> Int32 {
+    for j in 0..<k {
+      let value = (xNorm + cNorms[j]) - 2 * ip[j]
+      v[j] = value < 0 ? 0 : value
+    }
+    var m = SIMD16<Float>(repeating: .infinity)
+    var j = 0
+    while j + 16 <= k {
+      let u = UnsafeRawPointer(v + j).loadUnaligned(as: SIMD16<Float>.self)
+      m = m.replacing(with: u, where: u .< m)
+      j += 16
+    }
+    var best = Float.infinity
+    for lane in 0..<16 where m[lane] < best { best = m[lane] }
+    while j < k {
+      if v[j] < best { best = v[j] }
+      j += 1
+    }
+    guard best < .infinity else { return -1 }
+    var first = 0
+    while !(v[first] == best) { first += 1 }
+    return Int32(first)
+  }
+
+  /// faiss's obj: Σᵢ dᵢ in row order in fp32, dᵢ = max(0, (‖xᵢ‖² + ‖c_aᵢ‖²) − 2·xᵢ·c_aᵢ) with the dot in eight lanes
+  /// (folded as `squaredNorm`), so that it depends on the labels and centroids alone.
+  static func assignedObjective(
+    _ x: UnsafePointer<Float>, rows n: Int, dims d: Int, xNorms: [Float], centroids: UnsafePointer<Float>, clusters k: Int,
+    labels: UnsafePointer<Int32>
+  ) -> Float {
+    let cNorms = squaredNorms(centroids, rows: k, cols: d)
+    var distances = [Float](repeating: 0, count: n)
+    distances.withUnsafeMutableBufferPointer { db in
+      let out = db.baseAddress!
+      Parallel.forChunks(of: n, minimumChunk: 1024) { range in
+        for i in range {
+          let a = Int(labels[i])
+          guard a >= 0 else { out[i] = .infinity; continue }
+          let value = (xNorms[i] + cNorms[a]) - 2 * dot(x + i * d, centroids + a * d, count: d)
+          out[i] = value < 0 ? 0 : value
+        }
+      }
+    }
+    var objective: Float = 0
+    for value in distances { objective += value }
+    return objective
   }
 
   /// faiss `compute_centroids`: cⱼ = (Σ_{i: label i = j} xᵢ, summed in row order in fp32) × fp32(1/countⱼ);
@@ -230,11 +309,15 @@ public enum FaissKMeans {
   ) {
     centroids.update(repeating: 0, count: k * d)
     counts.update(repeating: 0, count: k)
-    for i in 0..<n {
-      let j = Int(labels[i])
-      counts[j] += 1
-      let c = centroids + j * d, xi = x + i * d
-      for t in 0..<d { c[t] += xi[t] }
+    // Each worker owns a range of clusters and walks all rows, so every centroid still sums its members in row order.
+    Parallel.forChunks(of: k, minimumChunk: 64) { owned in
+      for i in 0..<n {
+        let j = Int(labels[i])
+        guard owned.contains(j) else { continue }
+        counts[j] += 1
+        let c = centroids + j * d, xi = x + i * d
+        for t in 0..<d { c[t] += xi[t] }
+      }
     }
     for j in 0..<k where counts[j] != 0 {
       let norm = 1 / counts[j]

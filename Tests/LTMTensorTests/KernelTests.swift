@@ -84,4 +84,34 @@ final class VectorKernelVariantTests: XCTestCase {
     XCTAssertEqual(base.2, reference, accuracy: 1e-5 * reference)
     XCTAssertEqual(base.1, base.2, accuracy: 1e-5 * reference)
   }
+
+  /// The k-means bound kernels: squared distance, minimum difference and the open indices, in both variants.
+  func testBoundKernelsInBothVariants() throws {
+    var rng = SplitMix64(seed: 12)
+    let n = 258  // MAUVE's kept dimensions: a tail of 2
+    let a = (0..<n).map { _ in rng.nextFloat() * 4 }, b = (0..<n).map { _ in rng.nextFloat() * 4 }
+    func run() -> (Float, Float, [Int], Int) {
+      var open = [Int](repeating: -7, count: 8)
+      let count = ltm_vopen_indices(a, b, n, -3.5, &open, 8)
+      var none = [Int](repeating: 0, count: 1)
+      let overflow = ltm_vopen_indices(a, b, n, 10, &none, 1)  // every index is open: more than the limit
+      return (ltm_vsquared_distance(a, b, n), ltm_vmin_difference(a, b, n), Array(open.prefix(max(0, count))), overflow)
+    }
+    let expectedOpen = (0..<n).filter { !(a[$0] - b[$0] > -3.5) }
+    XCTAssertFalse(expectedOpen.isEmpty)
+    XCTAssertLessThanOrEqual(expectedOpen.count, 8, "the test wants a list that fits")
+    var results: [(Float, Float, [Int], Int)] = [run()]
+    if ltm_vector_select_avx2(1) == 1 {
+      results.append(run())
+      XCTAssertEqual(ltm_vector_select_avx2(0), 0)
+      results.append(run())
+    }
+    for r in results {
+      XCTAssertEqual(r.0.bitPattern, results[0].0.bitPattern)
+      XCTAssertEqual(Double(r.0), zip(a, b).reduce(0.0) { $0 + Double($1.0 - $1.1) * Double($1.0 - $1.1) }, accuracy: 1e-4)
+      XCTAssertEqual(r.1, zip(a, b).map { $0 - $1 }.min()!)
+      XCTAssertEqual(r.2, expectedOpen)
+      XCTAssertEqual(r.3, -1)
+    }
+  }
 }

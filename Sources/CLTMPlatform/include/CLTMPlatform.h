@@ -29,6 +29,12 @@ double ltm_vexp_shifted(const float *x, float shift, long n, float *out);
 double ltm_vsum_exp_shifted(const float *x, float shift, long n);
 /// x ← 0.5·x·(1 + tanh(√(2/π)·(x + 0.044715·x³))) in place (GPT-2's gelu_new).
 void ltm_vgelu_tanh(float *x, long n);
+/// The bounds of LTMMauve's exact k-means pruning (the same two variants): Σ (x[i] − c[i])² in fp32.
+float ltm_vsquared_distance(const float *x, const float *c, long n);
+/// min over i of b[i] − s[i].
+float ltm_vmin_difference(const float *b, const float *s, long n);
+/// The i with !(b[i] − s[i] > reach) into out, at most limit of them: their count, or −1 when there are more.
+long ltm_vopen_indices(const float *b, const float *s, long n, float reach, long *out, long limit);
 /// Tests: selects the AVX2 variants (when the CPU has AVX2) or the baseline ones; returns 1 if AVX2 is now in use.
 int ltm_vector_select_avx2(int enable);
 

@@ -1,0 +1,75 @@
+import XCTest
+@testable import LTMMauve
+
+/// The bounds that let rows skip the distance GEMM (`KMeansBounds`) must not change a single label: every fit is run
+/// with and without them and compared bit for bit (labels, centroids, objectives, iterations).
+final class KMeansPruningTests: XCTestCase {
+  /// `rows` points around `centres` cluster centres with a decaying spectrum (like `bench --mauve`'s features),
+  /// each distinct point repeated `repeats` times.
+  private func features(rows: Int, dims: Int, centres: Int, repeats: Int = 1, seed: UInt64) -> [Float] {
+    var state = seed
+    func gaussian() -> Float {
+      state = state &* 6364136223846793005 &+ 1442695040888963407
+      let u1 = Double((state >> 11) | 1) / Double(1 << 53)
+      state = state &* 6364136223846793005 &+ 1442695040888963407
+      let u2 = Double(state >> 11) / Double(1 << 53)
+      return Float((-2 * Foundation.log(u1)).squareRoot() * Foundation.cos(2 * Double.pi * u2))
+    }
+    let scale = (0..<dims).map { Float(Foundation.pow(1 + Double($0), -0.6)) }
+    let centre = (0..<(centres * dims)).map { 0.4 * gaussian() * scale[$0 % dims] }
+    var out: [Float] = []
+    for r in 0..<(rows / repeats) {
+      let c = r % centres
+      let point = (0..<dims).map { centre[c * dims + $0] + gaussian() * scale[$0] }
+      for _ in 0..<repeats { out += point }
+    }
+    return out
+  }
+
+  private func assertSameFit(
+    _ x: [Float], dims: Int, settings: FaissKMeans.Settings, file: StaticString = #filePath, line: UInt = #line
+  ) throws -> FaissKMeans.Result {
+    var plain = settings
+    plain.pruneWithBounds = false
+    let rows = x.count / dims
+    let pruned = try FaissKMeans.fit(x, rows: rows, dims: dims, settings: settings)
+    let full = try FaissKMeans.fit(x, rows: rows, dims: dims, settings: plain)
+    let labelsDiffer = zip(pruned.labels, full.labels).filter { $0 != $1 }.count
+    let centroidsDiffer = zip(pruned.centroids, full.centroids).filter { $0.bitPattern != $1.bitPattern }.count
+    XCTAssertEqual(labelsDiffer, 0, "labels that differ", file: file, line: line)
+    XCTAssertEqual(centroidsDiffer, 0, "centroid values that differ", file: file, line: line)
+    XCTAssertEqual(pruned.objectives.map(\.bitPattern), full.objectives.map(\.bitPattern), "objectives", file: file, line: line)
+    XCTAssertEqual(pruned.iterationsRun, full.iterationsRun, "iterations", file: file, line: line)
+    XCTAssertEqual(pruned.bestRestart, full.bestRestart, file: file, line: line)
+    XCTAssertEqual(full.distanceRowsComputed, full.distanceRowsVisited, "without bounds every row is computed",
+                   file: file, line: line)
+    return pruned
+  }
+
+  func testBoundsSkipRowsAndChangeNoLabel() throws {
+    let x = features(rows: 3000, dims: 64, centres: 20, seed: 1)
+    let pruned = try assertSameFit(x, dims: 64, settings: .init(clusters: 150, restarts: 3, seed: 4))
+    XCTAssertLessThan(Double(pruned.distanceRowsComputed), 0.7 * Double(pruned.distanceRowsVisited),
+                      "the bounds should spare a good part of the GEMM rows")
+  }
+
+  func testSubsampledTrainingSet() throws {
+    let x = features(rows: 2000, dims: 24, centres: 8, seed: 2)
+    _ = try assertSameFit(x, dims: 24, settings: .init(clusters: 40, restarts: 2, seed: 9, maxPointsPerCentroid: 20))
+  }
+
+  /// Repeated points start several centroids on the same spot: clusters empty out and are split, which moves the
+  /// donor centroids too.
+  func testEmptyClusterSplits() throws {
+    let x = features(rows: 1200, dims: 16, centres: 5, repeats: 6, seed: 3)
+    _ = try assertSameFit(x, dims: 16, settings: .init(clusters: 60, restarts: 3, seed: 5))
+  }
+
+  /// Without the fixed-point stop the later iterations change nothing, and nearly every row is proven.
+  func testAllIterationsAreNearlyFree() throws {
+    let x = features(rows: 1500, dims: 32, centres: 10, seed: 4)
+    let pruned = try assertSameFit(
+      x, dims: 32, settings: .init(clusters: 50, iterations: 120, restarts: 1, seed: 6, stopAtFixedPoint: false))
+    XCTAssertLessThan(Double(pruned.distanceRowsComputed), 0.3 * Double(pruned.distanceRowsVisited))
+  }
+}
