@@ -61,6 +61,8 @@ public enum FaissKMeans {
 
   /// faiss's `Clustering` magic number between restart seeds.
   static let restartSeedStride: Int64 = 15_486_557
+  /// Most memory the pruning bounds may take (10000 rows × 500 clusters take 20 MB).
+  static let boundsMemoryLimit = 512 << 20
   /// Rows per distance block, as faiss's `distance_compute_blas_query_bs`.
   static let blockRows = 4096
 
@@ -97,7 +99,9 @@ public enum FaissKMeans {
       let xNorms = squaredNorms(tx, rows: nt, cols: d)
       let labels = UnsafeMutableBufferPointer<Int32>.allocate(capacity: nt)
       defer { labels.deallocate() }
-      let bounds = s.pruneWithBounds ? KMeansBounds(tx, rows: nt, clusters: k, dims: d) : nil
+      // The bounds hold one Float per row and centroid: beyond `boundsMemoryLimit` the plain scan runs (same labels).
+      let bounds = s.pruneWithBounds && nt * k * MemoryLayout<Float>.size <= boundsMemoryLimit
+        ? KMeansBounds(tx, rows: nt, clusters: k, dims: d) : nil
       var centroids = [Float](repeating: 0, count: k * d)
       var counts = [Float](repeating: 0, count: k)
 
