@@ -12,9 +12,10 @@ import LTMTensor
 ///   obj = Σᵢ dᵢ summed sequentially, centroids = (Σ of the members in row order) × (1/count),
 ///   then empty clusters are split off populated ones (`splitEmptyClusters`).
 /// - Rows whose nearest centroid the bounds prove, or a few exact distances decide by more than the fp32 rounding,
-///   skip the GEMM (`KMeansBounds`, `pruneWithBounds`): the labels are those of the full scan. dᵢ in obj is recomputed from the label with an 8-lane dot product, so obj is a
-///   function of the labels and centroids alone, whichever rows the GEMM saw (faiss takes it from its own BLAS's
-///   GEMM, whose last bits differ from any other BLAS's anyway).
+///   skip the GEMM (`KMeansBounds`, `pruneWithBounds`): the labels are those of the full scan. dᵢ in obj is
+///   recomputed from the label with an 8-lane dot product, so obj is a function of the labels and centroids alone,
+///   whichever rows the GEMM saw (faiss takes it from its own BLAS's GEMM, whose last bits differ from any other
+///   BLAS's anyway).
 /// - A restart stops after `iterations` or, with `stopAtFixedPoint` (faiss ≥ 1.14), as soon as obj is
 ///   bit-identical to the previous iteration's: the assignment has stopped changing, so further iterations would
 ///   reproduce the same centroids and the result is the same as running all of them.
@@ -122,10 +123,11 @@ public enum FaissKMeans {
         for _ in 0..<s.iterations {
           objective = centroids.withUnsafeBufferPointer { cb in
             let c = cb.baseAddress!
+            let cNorms = squaredNorms(c, rows: k, cols: d)
             let only = bounds?.settleRows(tx, labels: labels.baseAddress!, centroids: c)
-            rowsComputed += assign(tx, rows: nt, dims: d, xNorms: xNorms, centroids: c, clusters: k,
+            rowsComputed += assign(tx, rows: nt, dims: d, xNorms: xNorms, centroids: c, cNorms: cNorms, clusters: k,
                                    labels: labels.baseAddress!, only: only, bounds: bounds)
-            return assignedObjective(tx, rows: nt, dims: d, xNorms: xNorms, centroids: c, clusters: k,
+            return assignedObjective(tx, rows: nt, dims: d, xNorms: xNorms, centroids: c, cNorms: cNorms,
                                      labels: labels.baseAddress!)
           }
           let before = bounds == nil ? [] : centroids
@@ -162,8 +164,8 @@ public enum FaissKMeans {
       best.withUnsafeBufferPointer { cb in
         finalLabels.withUnsafeMutableBufferPointer { lb in
           let norms = squaredNorms(xb.baseAddress!, rows: n, cols: d)
-          _ = assign(xb.baseAddress!, rows: n, dims: d, xNorms: norms, centroids: cb.baseAddress!, clusters: k,
-                     labels: lb.baseAddress!)
+          assign(xb.baseAddress!, rows: n, dims: d, xNorms: norms, centroids: cb.baseAddress!,
+                 cNorms: squaredNorms(cb.baseAddress!, rows: k, cols: d), clusters: k, labels: lb.baseAddress!)
         }
       }
     }
@@ -210,16 +212,16 @@ public enum FaissKMeans {
 
   /// Nearest centroid of each row (or of the rows `only` lists, gathered): the sgemm of a row block against all
   /// centroids (the same transposed call as faiss's `exhaustive_L2sqr_blas`), then faiss's scan (`nearest`); the
-  /// scanned rows' bounds are refreshed. Returns the number of rows computed.
+  /// scanned rows' bounds are refreshed. `cNorms` are the centroids' `squaredNorms`. Returns the rows computed.
   @discardableResult
   static func assign(
-    _ x: UnsafePointer<Float>, rows n: Int, dims d: Int, xNorms: [Float], centroids: UnsafePointer<Float>, clusters k: Int,
-    labels: UnsafeMutablePointer<Int32>, only: [Int32]? = nil, bounds: KMeansBounds? = nil
+    _ x: UnsafePointer<Float>, rows n: Int, dims d: Int, xNorms: [Float], centroids: UnsafePointer<Float>,
+    cNorms: [Float], clusters k: Int, labels: UnsafeMutablePointer<Int32>, only: [Int32]? = nil,
+    bounds: KMeansBounds? = nil
   ) -> Int {
     // Gathering pays only when few rows are left; otherwise the whole matrix goes through (all bounds refreshed).
     let only = only.flatMap { $0.count * 5 < n * 3 ? $0 : nil }
     let count = only?.count ?? n
-    let cNorms = squaredNorms(centroids, rows: k, cols: d)
     let block = Swift.max(1, min(blockRows, count))
     let ip = UnsafeMutablePointer<Float>.allocate(capacity: block * k)
     let gathered = UnsafeMutablePointer<Float>.allocate(capacity: only == nil ? 0 : block * d)
@@ -284,10 +286,9 @@ public enum FaissKMeans {
   /// faiss's obj: Σᵢ dᵢ in row order in fp32, dᵢ = max(0, (‖xᵢ‖² + ‖c_aᵢ‖²) − 2·xᵢ·c_aᵢ) with the dot in eight lanes
   /// (folded as `squaredNorm`), so that it depends on the labels and centroids alone.
   static func assignedObjective(
-    _ x: UnsafePointer<Float>, rows n: Int, dims d: Int, xNorms: [Float], centroids: UnsafePointer<Float>, clusters k: Int,
-    labels: UnsafePointer<Int32>
+    _ x: UnsafePointer<Float>, rows n: Int, dims d: Int, xNorms: [Float], centroids: UnsafePointer<Float>,
+    cNorms: [Float], labels: UnsafePointer<Int32>
   ) -> Float {
-    let cNorms = squaredNorms(centroids, rows: k, cols: d)
     var distances = [Float](repeating: 0, count: n)
     distances.withUnsafeMutableBufferPointer { db in
       let out = db.baseAddress!
