@@ -92,10 +92,22 @@ typedef int i8 __attribute__((ext_vector_type(8)));
       x[i] = 0.5f * v * (1.0f + tanhf(0.7978845608028654f * (v + 0.044715f * v * v * v)));                         \
     }                                                                                                              \
   }                                                                                                                \
-  /* Σ (x[i] − c[i])² in fp32: eight lanes, hsum, the tail in order. */                                            \
+  /* Σ (x[i] − c[i])² in fp32: four 8-lane accumulators (independent add chains), one 8-lane step, hsum, the     \
+     tail in order. */                                                                                             \
   ATTR static float vsquared_distance_##SUFFIX(const float *x, const float *c, long n) {                           \
     long i = 0;                                                                                                    \
-    f8 acc = SPLAT(0.0f);                                                                                          \
+    f8 a0 = SPLAT(0.0f), a1 = SPLAT(0.0f), a2 = SPLAT(0.0f), a3 = SPLAT(0.0f);                                     \
+    for (; i + 32 <= n; i += 32) {                                                                                 \
+      f8 d0 = load_##SUFFIX(x + i) - load_##SUFFIX(c + i);                                                         \
+      f8 d1 = load_##SUFFIX(x + i + 8) - load_##SUFFIX(c + i + 8);                                                 \
+      f8 d2 = load_##SUFFIX(x + i + 16) - load_##SUFFIX(c + i + 16);                                               \
+      f8 d3 = load_##SUFFIX(x + i + 24) - load_##SUFFIX(c + i + 24);                                               \
+      a0 += d0 * d0;                                                                                               \
+      a1 += d1 * d1;                                                                                               \
+      a2 += d2 * d2;                                                                                               \
+      a3 += d3 * d3;                                                                                               \
+    }                                                                                                              \
+    f8 acc = (a0 + a1) + (a2 + a3);                                                                                \
     for (; i + 8 <= n; i += 8) {                                                                                   \
       f8 d = load_##SUFFIX(x + i) - load_##SUFFIX(c + i);                                                          \
       acc += d * d;                                                                                                \
@@ -107,7 +119,12 @@ typedef int i8 __attribute__((ext_vector_type(8)));
   /* min over i of b[i] − s[i]. */                                                                                 \
   ATTR static float vmin_difference_##SUFFIX(const float *b, const float *s, long n) {                             \
     long i = 0;                                                                                                    \
-    f8 m = SPLAT(INFINITY);                                                                                        \
+    f8 m = SPLAT(INFINITY), m1 = SPLAT(INFINITY);                                                                  \
+    for (; i + 16 <= n; i += 16) {                                                                                 \
+      m = __builtin_elementwise_min(m, load_##SUFFIX(b + i) - load_##SUFFIX(s + i));                               \
+      m1 = __builtin_elementwise_min(m1, load_##SUFFIX(b + i + 8) - load_##SUFFIX(s + i + 8));                     \
+    }                                                                                                              \
+    m = __builtin_elementwise_min(m, m1);                                                                          \
     for (; i + 8 <= n; i += 8) m = __builtin_elementwise_min(m, load_##SUFFIX(b + i) - load_##SUFFIX(s + i));      \
     float best = m[0];                                                                                             \
     for (int l = 1; l < 8; l++) best = best < m[l] ? best : m[l];                                                  \

@@ -16,6 +16,8 @@ import LTMTensor
 ///   recomputed from the label with an 8-lane dot product, so obj is a function of the labels and centroids alone,
 ///   whichever rows the GEMM saw (faiss takes it from its own BLAS's GEMM, whose last bits differ from any other
 ///   BLAS's anyway).
+/// - A cluster whose members did not change keeps its centroid, and a row whose label and centroid did not change
+///   keeps dᵢ (`LloydLoop`, `reuseUnchanged`): the values recomputing them would give.
 /// - A restart stops after `iterations` or, with `stopAtFixedPoint` (faiss ≥ 1.14), as soon as obj is
 ///   bit-identical to the previous iteration's: the assignment has stopped changing, so further iterations would
 ///   reproduce the same centroids and the result is the same as running all of them.
@@ -32,9 +34,12 @@ public enum FaissKMeans {
     public var stopAtFixedPoint: Bool
     /// Skip the distance GEMM for rows whose label the bounds prove (same labels; off only to test that).
     public var pruneWithBounds: Bool
+    /// Keep the centroids of clusters whose members did not change, and the objective terms of rows whose label and
+    /// centroid did not change (same values; off only to test that; `LloydLoop`).
+    public var reuseUnchanged: Bool
 
     public init(clusters: Int, iterations: Int = 500, restarts: Int = 5, seed: Int64, maxPointsPerCentroid: Int = 256,
-                stopAtFixedPoint: Bool = true, pruneWithBounds: Bool = true) {
+                stopAtFixedPoint: Bool = true, pruneWithBounds: Bool = true, reuseUnchanged: Bool = true) {
       self.clusters = clusters
       self.iterations = iterations
       self.restarts = restarts
@@ -42,6 +47,7 @@ public enum FaissKMeans {
       self.maxPointsPerCentroid = maxPointsPerCentroid
       self.stopAtFixedPoint = stopAtFixedPoint
       self.pruneWithBounds = pruneWithBounds
+      self.reuseUnchanged = reuseUnchanged
     }
   }
 
@@ -97,15 +103,6 @@ public enum FaissKMeans {
     var rowsComputed = 0
     try train.withUnsafeBufferPointer { tb in
       let tx = tb.baseAddress!
-      let xNorms = squaredNorms(tx, rows: nt, cols: d)
-      let labels = UnsafeMutableBufferPointer<Int32>.allocate(capacity: nt)
-      defer { labels.deallocate() }
-      // The bounds hold one Float per row and centroid: beyond `boundsMemoryLimit` the plain scan runs (same labels).
-      let bounds = s.pruneWithBounds && nt * k * MemoryLayout<Float>.size <= boundsMemoryLimit
-        ? KMeansBounds(tx, rows: nt, clusters: k, dims: d) : nil
-      var centroids = [Float](repeating: 0, count: k * d)
-      var counts = [Float](repeating: 0, count: k)
-
       if nt == k {
         // faiss: as many points as centroids, the points are the centroids (no iterations).
         best = Array(tb)
@@ -113,46 +110,23 @@ public enum FaissKMeans {
         iterationsRun = [0]
         return
       }
+      // The bounds hold one Float per row and centroid: beyond `boundsMemoryLimit` the plain scan runs (same labels).
+      let bounds = s.pruneWithBounds && nt * k * MemoryLayout<Float>.size <= boundsMemoryLimit
+        ? KMeansBounds(tx, rows: nt, clusters: k, dims: d) : nil
+      let loop = LloydLoop(tx, rows: nt, dims: d, clusters: k, bounds: bounds, reuseUnchanged: s.reuseUnchanged)
       for restart in 0..<s.restarts {
         let perm = MT19937.permutation(nt, seed: s.seed + 1 + Int64(restart) * restartSeedStride)
-        for c in 0..<k { for j in 0..<d { centroids[c * d + j] = tx[perm[c] * d + j] } }
-        centroids.withUnsafeBufferPointer { bounds?.reset(centroids: $0.baseAddress!) }
-        var objective: Float = 0
-        var previous: Float? = nil  // the previous iteration's objective
-        var ran = 0
-        for _ in 0..<s.iterations {
-          objective = centroids.withUnsafeBufferPointer { cb in
-            let c = cb.baseAddress!
-            let cNorms = squaredNorms(c, rows: k, cols: d)
-            let only = bounds?.settleRows(tx, labels: labels.baseAddress!, centroids: c)
-            rowsComputed += assign(tx, rows: nt, dims: d, xNorms: xNorms, centroids: c, cNorms: cNorms, clusters: k,
-                                   labels: labels.baseAddress!, only: only, bounds: bounds)
-            return assignedObjective(tx, rows: nt, dims: d, xNorms: xNorms, centroids: c, cNorms: cNorms,
-                                     labels: labels.baseAddress!)
-          }
-          let before = bounds == nil ? [] : centroids
-          try centroids.withUnsafeMutableBufferPointer { cb in
-            try counts.withUnsafeMutableBufferPointer { hb in
-              updateCentroids(tx, rows: nt, dims: d, labels: labels.baseAddress!, clusters: k,
-                              centroids: cb.baseAddress!, counts: hb.baseAddress!)
-              try splitEmptyClusters(dims: d, clusters: k, points: nt, counts: hb.baseAddress!, centroids: cb.baseAddress!)
-            }
-            before.withUnsafeBufferPointer { old in
-              bounds?.centroidsMoved(from: old.baseAddress!, to: cb.baseAddress!, labels: labels.baseAddress!)
-            }
-          }
-          ran += 1
-          if s.stopAtFixedPoint, let previous, previous.bitPattern == objective.bitPattern { break }
-          previous = objective
-        }
+        let (objective, ran) = try loop.run(initialRows: perm.prefix(k), iterations: s.iterations,
+                                            stopAtFixedPoint: s.stopAtFixedPoint)
         objectives.append(objective)
         iterationsRun.append(ran)
         if s.restarts == 1 || objective < bestObjective {
-          best = centroids
+          best = loop.centroids
           bestObjective = objective
           bestRestart = restart
         }
       }
+      rowsComputed = loop.rowsComputed
     }
     guard best.count == k * d else {
       throw MauveError.numerical("k-means produced no finite objective (NaN in the projected features?)")
@@ -281,95 +255,5 @@ public enum FaissKMeans {
     var first = 0
     while !(v[first] == best) { first += 1 }
     return Int32(first)
-  }
-
-  /// faiss's obj: Σᵢ dᵢ in row order in fp32, dᵢ = max(0, (‖xᵢ‖² + ‖c_aᵢ‖²) − 2·xᵢ·c_aᵢ) with the dot in eight lanes
-  /// (folded as `squaredNorm`), so that it depends on the labels and centroids alone.
-  static func assignedObjective(
-    _ x: UnsafePointer<Float>, rows n: Int, dims d: Int, xNorms: [Float], centroids: UnsafePointer<Float>,
-    cNorms: [Float], labels: UnsafePointer<Int32>
-  ) -> Float {
-    var distances = [Float](repeating: 0, count: n)
-    distances.withUnsafeMutableBufferPointer { db in
-      let out = db.baseAddress!
-      Parallel.forChunks(of: n, minimumChunk: 1024) { range in
-        for i in range {
-          let a = Int(labels[i])
-          guard a >= 0 else { out[i] = .infinity; continue }
-          let value = (xNorms[i] + cNorms[a]) - 2 * dot(x + i * d, centroids + a * d, count: d)
-          out[i] = value < 0 ? 0 : value
-        }
-      }
-    }
-    var objective: Float = 0
-    for value in distances { objective += value }
-    return objective
-  }
-
-  /// faiss `compute_centroids`: cⱼ = (Σ_{i: label i = j} xᵢ, summed in row order in fp32) × fp32(1/countⱼ);
-  /// empty clusters are left at zero for `splitEmptyClusters`.
-  static func updateCentroids(
-    _ x: UnsafePointer<Float>, rows n: Int, dims d: Int, labels: UnsafePointer<Int32>, clusters k: Int,
-    centroids: UnsafeMutablePointer<Float>, counts: UnsafeMutablePointer<Float>
-  ) {
-    centroids.update(repeating: 0, count: k * d)
-    counts.update(repeating: 0, count: k)
-    // Each worker owns a range of clusters and walks all rows, so every centroid still sums its members in row order.
-    Parallel.forChunks(of: k, minimumChunk: 64) { owned in
-      for i in 0..<n {
-        let j = Int(labels[i])
-        guard owned.contains(j) else { continue }
-        counts[j] += 1
-        let c = centroids + j * d, xi = x + i * d
-        for t in 0..<d { c[t] += xi[t] }
-      }
-    }
-    for j in 0..<k where counts[j] != 0 {
-      let norm = 1 / counts[j]
-      let c = centroids + j * d
-      for t in 0..<d { c[t] *= norm }
-    }
-  }
-
-  /// faiss `split_clusters`: every empty cluster i takes a copy of a populated cluster j chosen by walking
-  /// j = 0, 1, … cyclically with a fresh mt19937(1234) and accepting when rand_float() < (countⱼ − 1)/(n − k)
-  /// (computed in double, compared in float, as the C++ does); the two copies are pushed apart by factors
-  /// 1 ± 1/1024 with alternating signs by dimension parity, and the count is shared in half. After 10·k refused
-  /// draws the largest cluster is taken (faiss 1.15's guard against an endless walk).
-  static func splitEmptyClusters(
-    dims d: Int, clusters k: Int, points n: Int, counts: UnsafeMutablePointer<Float>, centroids: UnsafeMutablePointer<Float>
-  ) throws {
-    guard (0..<k).contains(where: { counts[$0] == 0 }) else { return }
-    guard n > k else { throw MauveError.numerical("empty cluster with as many points as clusters") }
-    var rng = MT19937(seed: 1234)
-    let denominator = Double(Float(n - k))
-    let eps: Float = 1.0 / 1024
-    for i in 0..<k where counts[i] == 0 {
-      var j = 0
-      var tries = 0
-      while true {
-        let p = Float((Double(counts[j]) - 1.0) / denominator)
-        if rng.randFloat() < p { break }
-        tries += 1
-        if tries >= 10 * k {
-          j = (0..<k).max { counts[$0] < counts[$1] }!
-          break
-        }
-        j = (j + 1) % k
-      }
-      let ci = centroids + i * d, cj = centroids + j * d
-      ci.update(from: cj, count: d)
-      for t in 0..<d {
-        if t % 2 == 0 {
-          ci[t] *= 1 + eps
-          cj[t] *= 1 - eps
-        } else {
-          ci[t] *= 1 - eps
-          cj[t] *= 1 + eps
-        }
-      }
-      counts[i] = counts[j] / 2
-      counts[j] -= counts[i]
-    }
   }
 }

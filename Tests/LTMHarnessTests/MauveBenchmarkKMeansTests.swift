@@ -3,8 +3,8 @@ import XCTest
 @testable import LTMMauve
 
 /// At the size `bench --mauve` times (5000 + 5000 features, 258 kept dimensions, k = 500, 5 restarts), the k-means
-/// with Elkan's bounds gives the unpruned run's labels, centroids, objectives and iterations bit for bit, and sends
-/// only a small share of the rows through the distance GEMM.
+/// with Elkan's bounds and the reuse of unchanged clusters gives the plain run's labels, centroids, objectives and
+/// iterations bit for bit, and sends only a small share of the rows through the distance GEMM.
 final class MauveBenchmarkKMeansTests: XCTestCase {
   func testPrunedKMeansEqualsTheFullScanAtBenchmarkSize() throws {
     let p = Benchmarks.mauveFeatures(rows: 5000, dims: 1280, seed: 1, shift: 0)
@@ -13,7 +13,7 @@ final class MauveBenchmarkKMeansTests: XCTestCase {
     func fit(pruned: Bool) throws -> FaissKMeans.Result {
       try FaissKMeans.fit(
         projection.features, rows: projection.rows, dims: projection.dims,
-        settings: .init(clusters: 500, seed: 27, pruneWithBounds: pruned))
+        settings: .init(clusters: 500, seed: 27, pruneWithBounds: pruned, reuseUnchanged: pruned))
     }
     let pruned = try fit(pruned: true), full = try fit(pruned: false)
     XCTAssertTrue(pruned.labels == full.labels, "labels differ")

@@ -1,8 +1,9 @@
 import XCTest
 @testable import LTMMauve
 
-/// The bounds that let rows skip the distance GEMM (`KMeansBounds`) must not change a single label: every fit is run
-/// with and without them and compared bit for bit (labels, centroids, objectives, iterations).
+/// The bounds that let rows skip the distance GEMM (`KMeansBounds`) and the reuse of unchanged clusters and objective
+/// terms (`LloydLoop`) must not change a single value: every fit is run with both, with each alone and with neither,
+/// and compared bit for bit (labels, centroids, objectives, iterations).
 final class KMeansPruningTests: XCTestCase {
   /// `rows` points around `centres` cluster centres with a decaying spectrum (like `bench --mauve`'s features),
   /// each distinct point repeated `repeats` times.
@@ -31,19 +32,28 @@ final class KMeansPruningTests: XCTestCase {
   ) throws -> FaissKMeans.Result {
     var plain = settings
     plain.pruneWithBounds = false
+    plain.reuseUnchanged = false
+    var boundsOnly = settings, reuseOnly = settings
+    boundsOnly.reuseUnchanged = false
+    reuseOnly.pruneWithBounds = false
     let rows = x.count / dims
-    let pruned = try FaissKMeans.fit(x, rows: rows, dims: dims, settings: settings)
     let full = try FaissKMeans.fit(x, rows: rows, dims: dims, settings: plain)
-    let labelsDiffer = zip(pruned.labels, full.labels).filter { $0 != $1 }.count
-    let centroidsDiffer = zip(pruned.centroids, full.centroids).filter { $0.bitPattern != $1.bitPattern }.count
-    XCTAssertEqual(labelsDiffer, 0, "labels that differ", file: file, line: line)
-    XCTAssertEqual(centroidsDiffer, 0, "centroid values that differ", file: file, line: line)
-    XCTAssertEqual(pruned.objectives.map(\.bitPattern), full.objectives.map(\.bitPattern), "objectives", file: file, line: line)
-    XCTAssertEqual(pruned.iterationsRun, full.iterationsRun, "iterations", file: file, line: line)
-    XCTAssertEqual(pruned.bestRestart, full.bestRestart, file: file, line: line)
     XCTAssertEqual(full.distanceRowsComputed, full.distanceRowsVisited, "without bounds every row is computed",
                    file: file, line: line)
-    return pruned
+    var pruned: FaissKMeans.Result?
+    for (name, variant) in [("bounds and reuse", settings), ("bounds only", boundsOnly), ("reuse only", reuseOnly)] {
+      let fit = try FaissKMeans.fit(x, rows: rows, dims: dims, settings: variant)
+      let labelsDiffer = zip(fit.labels, full.labels).filter { $0 != $1 }.count
+      let centroidsDiffer = zip(fit.centroids, full.centroids).filter { $0.bitPattern != $1.bitPattern }.count
+      XCTAssertEqual(labelsDiffer, 0, "\(name): labels that differ", file: file, line: line)
+      XCTAssertEqual(centroidsDiffer, 0, "\(name): centroid values that differ", file: file, line: line)
+      XCTAssertEqual(fit.objectives.map(\.bitPattern), full.objectives.map(\.bitPattern), "\(name): objectives",
+                     file: file, line: line)
+      XCTAssertEqual(fit.iterationsRun, full.iterationsRun, "\(name): iterations", file: file, line: line)
+      XCTAssertEqual(fit.bestRestart, full.bestRestart, "\(name)", file: file, line: line)
+      pruned = pruned ?? fit
+    }
+    return pruned!
   }
 
   func testBoundsSkipRowsAndChangeNoLabel() throws {
@@ -63,6 +73,15 @@ final class KMeansPruningTests: XCTestCase {
   func testEmptyClusterSplits() throws {
     let x = features(rows: 1200, dims: 16, centres: 5, repeats: 6, seed: 3)
     _ = try assertSameFit(x, dims: 16, settings: .init(clusters: 60, restarts: 3, seed: 5))
+  }
+
+  /// More clusters than distinct points: some clusters are empty at every iteration and are split off a donor whose
+  /// members may not change, so the donor's nudged centroid must be recomputed (not kept) at the next update.
+  func testClustersEmptyAtEveryIteration() throws {
+    let x = features(rows: 240, dims: 8, centres: 3, repeats: 24, seed: 7)
+    for seed: Int64 in [1, 2, 3] {
+      _ = try assertSameFit(x, dims: 8, settings: .init(clusters: 14, iterations: 40, restarts: 2, seed: seed))
+    }
   }
 
   /// Without the fixed-point stop the later iterations change nothing, and nearly every row is proven.
