@@ -97,7 +97,7 @@ let package = Package(
       dependencies: [
         "LTMDownload", "LTMHarness", "LTMModels", "LTMTestSupport", .product(name: "ZIPFoundation", package: "ZIPFoundation"),
       ]),
-    .testTarget(name: "LTMMauveTests", dependencies: ["LTMMauve", "LTMCheckpoint", "LTMTestSupport"]),
+    .testTarget(name: "LTMMauveTests", dependencies: ["LTMMauve", "LTMCheckpoint", "LTMTestSupport", "CBLAS"]),
   ],
   swiftLanguageModes: [.v5]
 )

@@ -15,3 +15,11 @@ char *openblas_get_corename(void);
 #include <stddef.h>
 void dsyevd_(const char *jobz, const char *uplo, const int *n, double *a, const int *lda, double *w, double *work,
              const int *lwork, int *iwork, const int *liwork, int *info, size_t jobz_len, size_t uplo_len);
+// The three stages of dsyevd, called one by one so that the last runs on the kept eigenvectors only (MauvePCA).
+void dsytrd_(const char *uplo, const int *n, double *a, const int *lda, double *d, double *e, double *tau, double *work,
+             const int *lwork, int *info, size_t uplo_len);
+void dstedc_(const char *compz, const int *n, double *d, double *e, double *z, const int *ldz, double *work,
+             const int *lwork, int *iwork, const int *liwork, int *info, size_t compz_len);
+void dormtr_(const char *side, const char *uplo, const char *trans, const int *m, const int *n, const double *a,
+             const int *lda, const double *tau, double *c, const int *ldc, double *work, const int *lwork, int *info,
+             size_t side_len, size_t uplo_len, size_t trans_len);

@@ -96,6 +96,7 @@ public enum FaissKMeans {
     let nt = train.count / d
 
     var best: [Float] = []
+    var bestLabels: [Int32]? = nil
     var bestObjective = Float.infinity
     var bestRestart = 0
     var objectives: [Float] = []
@@ -122,6 +123,7 @@ public enum FaissKMeans {
         iterationsRun.append(ran)
         if s.restarts == 1 || objective < bestObjective {
           best = loop.centroids
+          bestLabels = loop.labelsOfCurrentCentroids
           bestObjective = objective
           bestRestart = restart
         }
@@ -132,20 +134,28 @@ public enum FaissKMeans {
       throw MauveError.numerical("k-means produced no finite objective (NaN in the projected features?)")
     }
 
-    // Final assignment of every input row against the winning centroids (mauve: kmeans.index.search(x, 1)).
-    var finalLabels = [Int32](repeating: 0, count: n)
-    x.withUnsafeBufferPointer { xb in
-      best.withUnsafeBufferPointer { cb in
-        finalLabels.withUnsafeMutableBufferPointer { lb in
-          let norms = squaredNorms(xb.baseAddress!, rows: n, cols: d)
-          assign(xb.baseAddress!, rows: n, dims: d, xNorms: norms, centroids: cb.baseAddress!,
-                 cNorms: squaredNorms(cb.baseAddress!, rows: k, cols: d), clusters: k, labels: lb.baseAddress!)
-        }
-      }
-    }
+    // Final assignment of every input row against the winning centroids (mauve: kmeans.index.search(x, 1)): the
+    // training labels when every row trained and no centroid moved after they were assigned.
+    let trainingLabels = nt == n ? bestLabels : nil
+    let finalLabels = trainingLabels ?? nearestLabels(x, rows: n, dims: d, centroids: best, clusters: k)
     return Result(centroids: best, labels: finalLabels, objectives: objectives, iterationsRun: iterationsRun,
                   bestRestart: bestRestart, distanceRowsComputed: rowsComputed,
                   distanceRowsVisited: iterationsRun.reduce(0, +) * nt)
+  }
+
+  /// The nearest of `centroids` for every row of `x` (the full GEMM scan).
+  static func nearestLabels(_ x: [Float], rows n: Int, dims d: Int, centroids: [Float], clusters k: Int) -> [Int32] {
+    var labels = [Int32](repeating: 0, count: n)
+    x.withUnsafeBufferPointer { xb in
+      centroids.withUnsafeBufferPointer { cb in
+        labels.withUnsafeMutableBufferPointer { lb in
+          assign(xb.baseAddress!, rows: n, dims: d, xNorms: squaredNorms(xb.baseAddress!, rows: n, cols: d),
+                 centroids: cb.baseAddress!, cNorms: squaredNorms(cb.baseAddress!, rows: k, cols: d), clusters: k,
+                 labels: lb.baseAddress!)
+        }
+      }
+    }
+    return labels
   }
 
   /// ‖xᵢ‖² in fp32 for every row, accumulated in eight lanes then folded as an AVX2 horizontal sum would

@@ -53,6 +53,12 @@ final class LloydLoop {
     terms.deallocate()
   }
 
+  /// The labels of the last iteration when they are the nearest centroids of the current ones too: reuse is on and
+  /// the last update changed no centroid (a restart that stopped at its fixed point); nil otherwise.
+  var labelsOfCurrentCentroids: [Int32]? {
+    reuseUnchanged && !moved.contains(true) ? Array(labels) : nil
+  }
+
   /// One restart from the training rows `initialRows` as centroids: up to `iterations` Lloyd iterations, stopping
   /// early at a bit-identical objective when `stopAtFixedPoint`. Returns the last objective and the iterations run.
   func run(initialRows: ArraySlice<Int>, iterations: Int, stopAtFixedPoint: Bool) throws -> (objective: Float, iterations: Int) {

@@ -7,7 +7,7 @@ import LTMTensor
 ///
 /// The PCA is the `covariance_eigh` solver (scikit-learn's choice when d ≤ 1000 and n ≥ 10·d, and what
 /// mauve.md §4.2 found bit-compatible with the reference's full-SVD path too):
-///   μ = (1/n)·Σᵢ xᵢ,   C = (XᵀX − n·μμᵀ) / (n − 1),   C = V Λ Vᵀ (LAPACK dsyevd),
+///   μ = (1/n)·Σᵢ xᵢ,   C = (XᵀX − n·μμᵀ) / (n − 1),   C = V Λ Vᵀ (dsyevd's stages, `SymmetricEigen`),
 /// eigenvalues sorted descending and clipped at 0, ratioᵢ = λᵢ / Σλ, keep m = 1 + argmax(cumsum(ratio) ≥ τ)
 /// components (argmax of an all-false mask is 0, so at least one), and project as scikit-learn's `transform`
 /// does: Z = X·Vₘ − μ·Vₘ (the centring applied after the product).
@@ -42,10 +42,9 @@ public enum MauvePCA {
     -> Projection
   {
     guard n >= 2, d >= 1 else { throw MauveError.invalidInput("PCA needs at least 2 rows and 1 column, got \(n)×\(d)") }
-    var components = [Double](repeating: 0, count: d * d)
-    var eigenvalues = [Double](repeating: 0, count: d)
+    var covariance = [Double](repeating: 0, count: d * d)
     var mean = [Double](repeating: 0, count: d)
-    try x.withUnsafeMutableBufferPointer { xb in
+    x.withUnsafeMutableBufferPointer { xb in
       let xp = xb.baseAddress!
       normalizeRows(xp, rows: n, cols: d)
       // μ: a sequential sum down each column (numpy's axis-0 reduction order), then / n.
@@ -56,7 +55,7 @@ public enum MauvePCA {
         }
         for c in 0..<d { m[c] /= Double(n) }
       }
-      try components.withUnsafeMutableBufferPointer { cb in
+      covariance.withUnsafeMutableBufferPointer { cb in
         let cov = cb.baseAddress!
         // Lower triangle of XᵀX, then C = (XᵀX − (n·μ)μᵀ)/(n − 1), mirrored to a full symmetric matrix.
         BLAS.dsyrkTransposed(n: d, k: n, a: xp, lda: d, c: cov, ldc: d)
@@ -68,25 +67,11 @@ public enum MauvePCA {
             cov[j * d + i] = v
           }
         }
-        try symmetricEigen(cov, n: d, eigenvalues: &eigenvalues)
       }
     }
-    // dsyevd returns ascending eigenvalues with eigenvector i in row i of the row-major buffer (column i of the
-    // column-major matrix). Reverse both to descending order, clip λ < 0, and fix each component's sign as
-    // scikit-learn's svd_flip(u_based_decision=False) does (largest-|v| entry positive). The sign does not change
-    // the clustering (k-means is exactly invariant to flipping a coordinate), only what the projection looks like.
-    var sorted = [Double](repeating: 0, count: d * d)
-    var lambda = [Double](repeating: 0, count: d)
-    for c in 0..<d {
-      let src = d - 1 - c
-      lambda[c] = max(0, eigenvalues[src])
-      var maxAbs = -1.0, sign = 1.0
-      for j in 0..<d where abs(components[src * d + j]) > maxAbs {
-        maxAbs = abs(components[src * d + j])
-        sign = components[src * d + j] < 0 ? -1 : 1
-      }
-      for j in 0..<d { sorted[c * d + j] = sign * components[src * d + j] }
-    }
+    let eigen = try SymmetricEigen(symmetric: consume covariance, n: d)
+    // Eigenvalues come ascending: reverse them to descending order and clip λ < 0.
+    let lambda = eigen.eigenvalues.reversed().map { max(0, $0) }
     let total = NumpySum.pairwise(lambda)
     let ratio = lambda.map { $0 / total }
     var cumulative = 0.0
@@ -97,6 +82,21 @@ public enum MauvePCA {
         keep = i + 1
         break
       }
+    }
+    // The kept eigenvectors come in ascending eigenvalue order, one per row: reverse them, and fix each
+    // component's sign as scikit-learn's svd_flip(u_based_decision=False) does (largest-|v| entry positive). The
+    // sign does not change the clustering (k-means is exactly invariant to flipping a coordinate), only what the
+    // projection looks like.
+    let leading = try eigen.leadingVectors(keep)
+    var sorted = [Double](repeating: 0, count: keep * d)
+    for c in 0..<keep {
+      let src = keep - 1 - c
+      var maxAbs = -1.0, sign = 1.0
+      for j in 0..<d where abs(leading[src * d + j]) > maxAbs {
+        maxAbs = abs(leading[src * d + j])
+        sign = leading[src * d + j] < 0 ? -1 : 1
+      }
+      for j in 0..<d { sorted[c * d + j] = sign * leading[src * d + j] }
     }
     // Z = X·Vₘᵀ − μ·Vₘᵀ with Vₘ the first m component rows [m, d].
     var z = [Double](repeating: 0, count: n * keep)
@@ -126,32 +126,5 @@ public enum MauvePCA {
       }
     }
     return Projection(features: features, rows: n, dims: keep, inputDims: d, explainedVarianceRatio: ratio)
-  }
-
-  /// Eigen-decomposition of the symmetric `a` [n, n] in place (LAPACK dsyevd, lower triangle in column-major terms,
-  /// numpy.linalg.eigh's driver): ascending eigenvalues; on return row i of `a` holds eigenvector i.
-  static func symmetricEigen(_ a: UnsafeMutablePointer<Double>, n: Int, eigenvalues: inout [Double]) throws {
-    var jobz: CChar = 86  // "V"
-    var uplo: CChar = 76  // "L"
-    var nn = Int32(n), lda = Int32(n), info: Int32 = 0
-    var lwork: Int32 = -1, liwork: Int32 = -1
-    var workQuery = 0.0
-    var iworkQuery: Int32 = 0
-    eigenvalues.withUnsafeMutableBufferPointer { w in
-      dsyevd_(&jobz, &uplo, &nn, a, &lda, w.baseAddress!, &workQuery, &lwork, &iworkQuery, &liwork, &info, 1, 1)
-    }
-    guard info == 0 else { throw MauveError.numerical("dsyevd workspace query failed (info \(info))") }
-    lwork = Int32(workQuery.rounded(.up))
-    liwork = iworkQuery
-    var work = [Double](repeating: 0, count: Int(max(1, lwork)))
-    var iwork = [Int32](repeating: 0, count: Int(max(1, liwork)))
-    eigenvalues.withUnsafeMutableBufferPointer { w in
-      work.withUnsafeMutableBufferPointer { wk in
-        iwork.withUnsafeMutableBufferPointer { iw in
-          dsyevd_(&jobz, &uplo, &nn, a, &lda, w.baseAddress!, wk.baseAddress!, &lwork, iw.baseAddress!, &liwork, &info, 1, 1)
-        }
-      }
-    }
-    guard info == 0 else { throw MauveError.numerical("dsyevd failed to converge (info \(info)) on the \(n)×\(n) covariance") }
   }
 }
