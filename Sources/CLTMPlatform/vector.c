@@ -9,6 +9,7 @@
 
 typedef float f8 __attribute__((ext_vector_type(8)));
 typedef int i8 __attribute__((ext_vector_type(8)));
+typedef _Bool b8 __attribute__((ext_vector_type(8)));
 
 #define SPLAT(v) ((f8){v, v, v, v, v, v, v, v})
 
@@ -136,11 +137,11 @@ typedef int i8 __attribute__((ext_vector_type(8)));
     long i = 0, count = 0;                                                                                         \
     for (; i + 8 <= n; i += 8) {                                                                                   \
       f8 v = load_##SUFFIX(b + i) - load_##SUFFIX(s + i);                                                          \
-      if (__builtin_reduce_and(v > SPLAT(reach)) != 0) continue;                                                   \
-      for (int l = 0; l < 8; l++) {                                                                                \
-        if (v[l] > reach) continue;                                                                                \
+      /* One bit per open lane (a movemask), walked lowest first. */                                               \
+      unsigned bits = __builtin_bit_cast(unsigned char, __builtin_convertvector(!(v > SPLAT(reach)), b8));          \
+      for (; bits != 0; bits &= bits - 1) {                                                                        \
         if (count == limit) return -1;                                                                             \
-        out[count++] = i + l;                                                                                      \
+        out[count++] = i + __builtin_ctz(bits);                                                                    \
       }                                                                                                            \
     }                                                                                                              \
     for (; i < n; i++) {                                                                                           \

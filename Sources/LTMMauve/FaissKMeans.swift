@@ -204,7 +204,7 @@ public enum FaissKMeans {
     bounds: KMeansBounds? = nil
   ) -> Int {
     // Gathering pays only when few rows are left; otherwise the whole matrix goes through (all bounds refreshed).
-    let only = only.flatMap { $0.count * 5 < n * 3 ? $0 : nil }
+    let only = only.flatMap { worthGathering($0.count, of: n) ? $0 : nil }
     let count = only?.count ?? n
     let block = Swift.max(1, min(blockRows, count))
     let ip = UnsafeMutablePointer<Float>.allocate(capacity: block * k)
@@ -237,6 +237,9 @@ public enum FaissKMeans {
     bounds?.markPrimed()
     return count
   }
+
+  /// Whether `count` of `n` rows are few enough to gather for the distance GEMM (under 60%); otherwise all rows go.
+  static func worthGathering(_ count: Int, of n: Int) -> Bool { count * 5 < n * 3 }
 
   /// faiss's row scan: vⱼ = (‖x‖² + ‖cⱼ‖²) − 2·ipⱼ clamped at 0 (written to `values`), and the index a strict-<
   /// scan keeps: the first j of the smallest v (NaN never wins; -1 when no v is below +∞).

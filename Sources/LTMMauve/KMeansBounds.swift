@@ -39,6 +39,8 @@ final class KMeansBounds {
   /// ‖xᵢ‖ (rounded up) and max‖c‖ of the current centroids.
   private let rowNorms: [Double]
   private var maxCentroidNorm = 0.0
+  /// ‖c‖ (rounded up) of every current centroid.
+  private var centroidNorms: [Double] = []
   private let kappa: Double
   /// Relative error bound of `distance`: (d + 8)·2⁻²⁴.
   private let distanceError: Double
@@ -79,7 +81,8 @@ final class KMeansBounds {
     driftDown.update(repeating: 0)
     driftUp.update(repeating: 0)
     maxDriftSum = 0
-    maxCentroidNorm = Self.maxNorm(centroids, rows: clusters, cols: dims)
+    centroidNorms = (0..<clusters).map { Self.norm(centroids + $0 * dims, count: dims) * (1 + 1e-12) }
+    maxCentroidNorm = centroidNorms.max() ?? 0
   }
 
   /// e for row i under the current centroids (plus an absolute term for products that underflow).
@@ -92,18 +95,27 @@ final class KMeansBounds {
   @inline(__always) private func above(_ computed: Double) -> Double { computed * (1 + distanceError) + 1e-17 }
   @inline(__always) private func below(_ computed: Double) -> Double { Swift.max(0, computed * (1 - distanceError) - 1e-17) }
 
+  /// Rows settled first, alone, to recognise a pass the bounds cannot spare (the one after a restart's first
+  /// centroid update, which moves every centroid far): it then goes straight to the full GEMM.
+  static let sampleRows = 256
+
   /// Settles every row the bounds or a few exact distances can (their labels updated in place) and returns the rows
-  /// left for the GEMM, in increasing order; nil while every row needs it (the first pass of a restart).
+  /// left for the GEMM, in increasing order; nil when every row goes to it (the first pass of a restart, or a pass
+  /// whose sample leaves too many rows to gather; the full pass then recomputes and refreshes the sample's rows too).
   func settleRows(_ x: UnsafePointer<Float>, labels: UnsafeMutablePointer<Int32>, centroids: UnsafePointer<Float>) -> [Int32]? {
     guard primed else { return nil }
     let needs = UnsafeMutableBufferPointer<Bool>.allocate(capacity: rows)
     defer { needs.deallocate() }
-    Parallel.forChunks(of: rows, minimumChunk: 256) { range in
+    func settle(_ range: Range<Int>) {
       let open = UnsafeMutablePointer<Int>.allocate(capacity: Self.openCentroidLimit + 1)
       let exact = UnsafeMutablePointer<Double>.allocate(capacity: Self.openCentroidLimit + 1)
       defer { open.deallocate(); exact.deallocate() }
-      for i in range { needs[i] = !settle(i, x, labels, centroids, open, exact) }
+      for i in range { needs[i] = !self.settle(i, x, labels, centroids, open, exact) }
     }
+    let sample = Swift.min(rows, Self.sampleRows)
+    settle(0..<sample)
+    guard FaissKMeans.worthGathering(needs[0..<sample].filter { $0 }.count, of: sample) else { return nil }
+    Parallel.forChunks(of: rows - sample, minimumChunk: 256) { range in settle((range.lowerBound + sample)..<(range.upperBound + sample)) }
     var out: [Int32] = []
     out.reserveCapacity(rows)
     for i in 0..<rows where needs[i] { out.append(Int32(i)) }
@@ -189,22 +201,28 @@ final class KMeansBounds {
   func markPrimed() { primed = true }
 
   /// After the centroid update (and the split of empty clusters): S_c += ‖new − old‖, M += max δ, u += δ_a, max‖c‖.
+  /// A centroid whose bits did not change moved by exactly 0 and keeps its norm.
   func centroidsMoved(from old: UnsafePointer<Float>, to new: UnsafePointer<Float>, labels: UnsafePointer<Int32>) {
     let d = dims
     var moved = [Double](repeating: 0, count: clusters)
     moved.withUnsafeMutableBufferPointer { m in
-      Parallel.forChunks(of: clusters, minimumChunk: 64) { range in
-        for c in range { m[c] = above(Self.distance(new + c * d, old + c * d, count: d)) }
+      centroidNorms.withUnsafeMutableBufferPointer { norms in
+        Parallel.forChunks(of: clusters, minimumChunk: 64) { range in
+          for c in range where memcmp(new + c * d, old + c * d, d * MemoryLayout<Float>.size) != 0 {
+            m[c] = above(Self.distance(new + c * d, old + c * d, count: d))
+            norms[c] = Self.norm(new + c * d, count: d) * (1 + 1e-12)
+          }
+        }
       }
     }
-    for c in 0..<clusters {
+    for c in 0..<clusters where moved[c] != 0 {
       drift[c] += moved[c]
       driftDown[c] = Float(drift[c]).nextDown
       driftUp[c] = Float(drift[c]).nextUp
     }
     maxDriftSum += moved.max() ?? 0
     for i in 0..<rows where labels[i] >= 0 { upper[i] += moved[Int(labels[i])] }
-    maxCentroidNorm = Self.maxNorm(new, rows: clusters, cols: d)
+    maxCentroidNorm = centroidNorms.max() ?? 0
   }
 
   /// ‖x − c‖ from the fp32 sum of squares (`ltm_vsquared_distance`): all its terms are non-negative, so it is
@@ -220,11 +238,5 @@ final class KMeansBounds {
     var s = 0.0
     for t in 0..<d { s += Double(x[t]) * Double(x[t]) }
     return s.squareRoot()
-  }
-
-  private static func maxNorm(_ c: UnsafePointer<Float>, rows: Int, cols d: Int) -> Double {
-    var m = 0.0
-    for r in 0..<rows { m = Swift.max(m, norm(c + r * d, count: d)) }
-    return m * (1 + 1e-12)
   }
 }
