@@ -106,16 +106,18 @@ final class KMeansBounds {
     guard primed else { return nil }
     let needs = UnsafeMutableBufferPointer<Bool>.allocate(capacity: rows)
     defer { needs.deallocate() }
-    func settle(_ range: Range<Int>) {
+    func settleRange(_ range: Range<Int>) {
       let open = UnsafeMutablePointer<Int>.allocate(capacity: Self.openCentroidLimit + 1)
       let exact = UnsafeMutablePointer<Double>.allocate(capacity: Self.openCentroidLimit + 1)
       defer { open.deallocate(); exact.deallocate() }
-      for i in range { needs[i] = !self.settle(i, x, labels, centroids, open, exact) }
+      for i in range { needs[i] = !settle(i, x, labels, centroids, open, exact) }
     }
     let sample = Swift.min(rows, Self.sampleRows)
-    settle(0..<sample)
+    settleRange(0..<sample)
     guard FaissKMeans.worthGathering(needs[0..<sample].filter { $0 }.count, of: sample) else { return nil }
-    Parallel.forChunks(of: rows - sample, minimumChunk: 256) { range in settle((range.lowerBound + sample)..<(range.upperBound + sample)) }
+    Parallel.forChunks(of: rows - sample, minimumChunk: 256) { range in
+      settleRange((range.lowerBound + sample)..<(range.upperBound + sample))
+    }
     var out: [Int32] = []
     out.reserveCapacity(rows)
     for i in 0..<rows where needs[i] { out.append(Int32(i)) }

@@ -61,7 +61,9 @@ final class LloydLoop {
 
   /// One restart from the training rows `initialRows` as centroids: up to `iterations` Lloyd iterations, stopping
   /// early at a bit-identical objective when `stopAtFixedPoint`. Returns the last objective and the iterations run.
-  func run(initialRows: ArraySlice<Int>, iterations: Int, stopAtFixedPoint: Bool) throws -> (objective: Float, iterations: Int) {
+  func run(initialRows: ArraySlice<Int>, iterations: Int, stopAtFixedPoint: Bool) throws
+    -> (objective: Float, iterations: Int)
+  {
     let d = dims
     for (c, row) in initialRows.enumerated() { for j in 0..<d { centroids[c * d + j] = x[row * d + j] } }
     centroids.withUnsafeBufferPointer { bounds?.reset(centroids: $0.baseAddress!) }
@@ -137,7 +139,9 @@ final class LloydLoop {
     let rowBytes = dims * MemoryLayout<Float>.size
     before.withUnsafeBytes { old in
       centroids.withUnsafeBytes { new in
-        for c in 0..<clusters { moved[c] = memcmp(old.baseAddress! + c * rowBytes, new.baseAddress! + c * rowBytes, rowBytes) != 0 }
+        for c in 0..<clusters {
+          moved[c] = memcmp(old.baseAddress! + c * rowBytes, new.baseAddress! + c * rowBytes, rowBytes) != 0
+        }
       }
     }
     before.withUnsafeBufferPointer { old in

@@ -44,11 +44,13 @@ struct SymmetricEigen {
     var side: CChar = 76, uplo: CChar = 76, trans: CChar = 78  // "L", "L", "N"
     var rows = Int32(n), columns = Int32(count), info: Int32 = 0, lwork: Int32 = -1
     var query = 0.0
-    dormtr_(&side, &uplo, &trans, &rows, &columns, reflectors, &rows, tau, &vectors, &rows, &query, &lwork, &info, 1, 1, 1)
+    dormtr_(&side, &uplo, &trans, &rows, &columns, reflectors, &rows, tau, &vectors, &rows, &query, &lwork, &info,
+            1, 1, 1)
     guard info == 0 else { throw MauveError.numerical("dormtr workspace query failed (info \(info))") }
     lwork = Int32(Swift.max(1, query.rounded(.up)))
     var work = [Double](repeating: 0, count: Int(lwork))
-    dormtr_(&side, &uplo, &trans, &rows, &columns, reflectors, &rows, tau, &vectors, &rows, &work, &lwork, &info, 1, 1, 1)
+    dormtr_(&side, &uplo, &trans, &rows, &columns, reflectors, &rows, tau, &vectors, &rows, &work, &lwork, &info,
+            1, 1, 1)
     guard info == 0 else { throw MauveError.numerical("dormtr failed (info \(info))") }
     return vectors
   }
