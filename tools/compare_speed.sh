@@ -51,13 +51,16 @@ for f in ("vocab.json", "merges.txt"):
     shutil.copy(f"{sys.argv[2]}/{f}", f"{sys.argv[1]}/{f}")
 PY
 
+# The smaller of two numbers; an empty second one (no run yet) gives the first.
+smaller() { awk -v a="$1" -v b="$2" 'BEGIN { print (b == "" || a < b) ? a : b }'; }
+
 # Wall seconds of a whole command, best of 3 runs (this is a shared VM: single runs move by ±10%).
 seconds() {
   local best=""
   for _ in 1 2 3; do
     local t
     t=$(/usr/bin/time -f %e "$@" 2>&1 >/dev/null | tail -1)
-    best=$(awk -v a="$t" -v b="$best" 'BEGIN { print (b == "" || a < b) ? a : b }')
+    best=$(smaller "$t" "$best")
   done
   echo "$best"
 }
@@ -121,8 +124,8 @@ PY
 ours="" theirs=""
 for _ in 1 2 3; do
   a=$("$bin" bench --threads "$threads" --mauve --repeats 1 --block-length 16 --json | "$py" -c 'import json,sys; print(json.load(sys.stdin)["mauve"]["totalSeconds"])')
-  b=$("$py" tools/speed_reference.py mauve 2>/dev/null | sed -E 's/.*compute_seconds ([0-9.]+).*/\1/')
-  ours=$(awk -v a="$a" -v b="$ours" 'BEGIN { print (b == "" || a < b) ? a : b }')
-  theirs=$(awk -v a="$b" -v b="$theirs" 'BEGIN { print (b == "" || a < b) ? a : b }')
+  b=$("$py" tools/speed_reference.py mauve | sed -E 's/.*compute_seconds ([0-9.]+).*/\1/')
+  ours=$(smaller "$a" "$ours")
+  theirs=$(smaller "$b" "$theirs")
 done
 awk -v a="$ours" -v b="$theirs" 'BEGIN { printf "MAUVE 5000+5000x1280 compute: ltm-bench %.2f s, mauve-text %.2f s: %.2f of mauve-text\n", a, b, a / b }'

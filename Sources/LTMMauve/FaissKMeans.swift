@@ -123,7 +123,7 @@ public enum FaissKMeans {
         iterationsRun.append(ran)
         if s.restarts == 1 || objective < bestObjective {
           best = loop.centroids
-          bestLabels = loop.labelsOfCurrentCentroids
+          bestLabels = nt == n ? loop.labelsOfCurrentCentroids : nil  // a subsample's labels cannot be reused
           bestObjective = objective
           bestRestart = restart
         }
@@ -136,8 +136,7 @@ public enum FaissKMeans {
 
     // Final assignment of every input row against the winning centroids (mauve: kmeans.index.search(x, 1)): the
     // training labels when every row trained and no centroid moved after they were assigned.
-    let trainingLabels = nt == n ? bestLabels : nil
-    let finalLabels = trainingLabels ?? nearestLabels(x, rows: n, dims: d, centroids: best, clusters: k)
+    let finalLabels = bestLabels ?? nearestLabels(x, rows: n, dims: d, centroids: best, clusters: k)
     return Result(centroids: best, labels: finalLabels, objectives: objectives, iterationsRun: iterationsRun,
                   bestRestart: bestRestart, distanceRowsComputed: rowsComputed,
                   distanceRowsVisited: iterationsRun.reduce(0, +) * nt)

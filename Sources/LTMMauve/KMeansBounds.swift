@@ -203,14 +203,16 @@ final class KMeansBounds {
   func markPrimed() { primed = true }
 
   /// After the centroid update (and the split of empty clusters): S_c += ‖new − old‖, M += max δ, u += δ_a, max‖c‖.
-  /// A centroid whose bits did not change moved by exactly 0 and keeps its norm.
-  func centroidsMoved(from old: UnsafePointer<Float>, to new: UnsafePointer<Float>, labels: UnsafePointer<Int32>) {
+  /// `changed[c]` says whether centroid c's bits changed; one that did not moved by exactly 0 and keeps its norm.
+  func centroidsMoved(
+    from old: UnsafePointer<Float>, to new: UnsafePointer<Float>, changed: [Bool], labels: UnsafePointer<Int32>
+  ) {
     let d = dims
     var moved = [Double](repeating: 0, count: clusters)
     moved.withUnsafeMutableBufferPointer { m in
       centroidNorms.withUnsafeMutableBufferPointer { norms in
         Parallel.forChunks(of: clusters, minimumChunk: 64) { range in
-          for c in range where memcmp(new + c * d, old + c * d, d * MemoryLayout<Float>.size) != 0 {
+          for c in range where changed[c] {
             m[c] = above(Self.distance(new + c * d, old + c * d, count: d))
             norms[c] = Self.norm(new + c * d, count: d) * (1 + 1e-12)
           }

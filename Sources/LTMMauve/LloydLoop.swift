@@ -102,12 +102,12 @@ final class LloydLoop {
   private func objective(centroids c: UnsafePointer<Float>, cNorms: [Float]) -> Float {
     let d = dims, labels = UnsafePointer(labels.baseAddress!), previous = UnsafePointer(previousLabels.baseAddress!)
     let out = terms.baseAddress!
-    let keep = reuseUnchanged ? moved.map { !$0 } : [Bool](repeating: false, count: clusters)
+    let reuse = reuseUnchanged, moved = moved
     Parallel.forChunks(of: rows, minimumChunk: 1024) { range in
       for i in range {
         let a = Int(labels[i])
         guard a >= 0 else { out[i] = .infinity; continue }
-        if keep[a] && labels[i] == previous[i] { continue }
+        if reuse && !moved[a] && labels[i] == previous[i] { continue }
         let value = (xNorms[i] + cNorms[a]) - 2 * FaissKMeans.dot(x + i * d, c + a * d, count: d)
         out[i] = value < 0 ? 0 : value
       }
@@ -146,7 +146,8 @@ final class LloydLoop {
     }
     before.withUnsafeBufferPointer { old in
       centroids.withUnsafeBufferPointer { new in
-        bounds?.centroidsMoved(from: old.baseAddress!, to: new.baseAddress!, labels: labels.baseAddress!)
+        bounds?.centroidsMoved(
+          from: old.baseAddress!, to: new.baseAddress!, changed: moved, labels: labels.baseAddress!)
       }
     }
   }
